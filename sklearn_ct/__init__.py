@@ -1,0 +1,29 @@
+"""sklearn_ct: Counterfactual Training for scikit-learn.
+
+Train classifiers whose counterfactual explanations are plausible and actionable
+(Altmeyer et al., SaTML 2026), with scikit-learn's API.
+"""
+
+from . import callbacks
+from ._classifier import CTClassifier
+from ._constraints import infer_domain
+from ._generators import BaseGenerator, ECCoGenerator, GenericGenerator, ecco_energy_weight
+from ._modules import MLP
+from ._net import NonFiniteLossWarning
+from ._search import SearchResult, search_counterfactuals
+from ._version import __version__
+
+__all__ = [
+    "BaseGenerator",
+    "CTClassifier",
+    "ECCoGenerator",
+    "GenericGenerator",
+    "MLP",
+    "NonFiniteLossWarning",
+    "SearchResult",
+    "__version__",
+    "callbacks",
+    "ecco_energy_weight",
+    "infer_domain",
+    "search_counterfactuals",
+]

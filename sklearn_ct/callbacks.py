@@ -1,0 +1,267 @@
+"""skorch callbacks that drive counterfactual training.
+
+These are **skorch** callbacks (``skorch.callbacks.Callback``), not scikit-learn's
+``sklearn.callback`` objects. :class:`~sklearn_ct.CTClassifier` installs them itself; extra
+skorch callbacks (early stopping, checkpoints, learning-rate schedules) can be passed through
+its ``callbacks`` parameter.
+"""
+
+import math
+import time
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+
+from ._losses import protect_immutable
+from ._search import search_counterfactuals
+
+__all__ = ["CounterfactualGeneration", "TrainingMetrics"]
+
+_LOSS_KEYS = ("loss_class", "loss_div", "loss_reg", "loss_adv")
+
+
+def split_sizes(n_items, n_chunks):
+    """Sizes of ``n_chunks`` contiguous, near-equal chunks of ``n_items`` items.
+
+    The first ``n_items % n_chunks`` chunks get one extra item (the reference's
+    ``split_obs``).
+    """
+    base, extra = divmod(n_items, n_chunks)
+    return [base + (i < extra) for i in range(n_chunks)]
+
+
+class CounterfactualGeneration(Callback):
+    """Generate the epoch's counterfactual pool and hand each mini-batch its chunk.
+
+    At the start of every epoch after the burn-in (reference ``generate!``, spec 1.3):
+
+    1. draw ``n_counterfactuals`` training rows without replacement;
+    2. draw each row's target uniformly from the classes other than its current
+       prediction (start-of-epoch weights);
+    3. run one batched search (:func:`sklearn_ct._search.search_counterfactuals`) and keep
+       the nascent counterfactual (last iterate within ``adversarial_epsilon`` in L-inf),
+       labelled with the factual's true label;
+    4. draw one positive sample ``x+`` per counterfactual from the training rows whose
+       true label is the target; counterfactuals that did not reach the threshold are
+       replaced by their ``x+`` (zero energy differential);
+    5. protect constrained features in ``x+`` (point-mass rule);
+    6. split the pool into contiguous chunks, one per mini-batch of the epoch.
+
+    The callback sets ``net.cf_batch_`` (a dict of tensors, or None) before each training
+    batch; :class:`sklearn_ct._net.CTNet` reads it.
+
+    Parameters
+    ----------
+    generator : BaseGenerator
+        Fitted generator (objective of the search).
+    n_classes : int
+        Number of classes.
+    n_counterfactuals : int
+        Pool size per epoch; raised to the number of mini-batches if smaller (at least one
+        counterfactual per batch, as in the reference) and capped at the number of rows.
+    burnin_epochs : int, default=0
+        Epochs of plain training before the first pool.
+    max_iter : int, default=30
+        Search budget ``T``.
+    decision_threshold : float, default=0.5
+        Threshold ``tau`` a counterfactual must reach to be mature.
+    step_size : float, default=0.1
+        Search step size.
+    adversarial_epsilon : float, default=0.3
+        L-inf radius for the nascent counterfactual.
+    domain : ndarray of shape (n_features, 2), default=None
+        Domain bounds.
+    can_increase, can_decrease : ndarray of bool, shape (n_features,), default=None
+        Mutability masks.
+    random_state : int, default=0
+        Seed of the pool's random draws.
+    """
+
+    def __init__(
+        self,
+        generator,
+        n_classes,
+        n_counterfactuals,
+        *,
+        burnin_epochs=0,
+        max_iter=30,
+        decision_threshold=0.5,
+        step_size=0.1,
+        adversarial_epsilon=0.3,
+        domain=None,
+        can_increase=None,
+        can_decrease=None,
+        random_state=0,
+    ):
+        self.generator = generator
+        self.n_classes = n_classes
+        self.n_counterfactuals = n_counterfactuals
+        self.burnin_epochs = burnin_epochs
+        self.max_iter = max_iter
+        self.decision_threshold = decision_threshold
+        self.step_size = step_size
+        self.adversarial_epsilon = adversarial_epsilon
+        self.domain = domain
+        self.can_increase = can_increase
+        self.can_decrease = can_decrease
+        self.random_state = random_state
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        device = net.device
+        self.rng_ = np.random.default_rng(self.random_state)
+        self.epoch_ = 0
+        self.X_ = torch.as_tensor(np.asarray(X), dtype=torch.float32, device=device)
+        y = np.asarray(y)
+        self.y_ = torch.as_tensor(y, dtype=torch.long, device=device)
+        self.class_rows_ = [np.flatnonzero(y == c) for c in range(self.n_classes)]
+        d = self.X_.shape[1]
+        dom = np.tile([-np.inf, np.inf], (d, 1)) if self.domain is None else self.domain
+        self.lower_ = torch.as_tensor(dom[:, 0], dtype=torch.float32, device=device)
+        self.upper_ = torch.as_tensor(dom[:, 1], dtype=torch.float32, device=device)
+        ones = np.ones(d, dtype=bool)
+        inc = ones if self.can_increase is None else self.can_increase
+        dec = ones if self.can_decrease is None else self.can_decrease
+        self.can_increase_ = torch.as_tensor(inc, dtype=torch.bool, device=device)
+        self.can_decrease_ = torch.as_tensor(dec, dtype=torch.bool, device=device)
+        self.chunks_ = None
+        self.last_pool_ = None
+
+    def on_train_end(self, net, **kwargs):
+        # Never keep training data (or the pool) inside a fitted, picklable estimator.
+        self.X_ = self.y_ = self.chunks_ = None
+        net.cf_batch_ = None
+
+    def _draw_positives(self, target):
+        """One random training row of each row's target class (ground-truth labels)."""
+        target = np.asarray(target)
+        rows = np.empty(target.shape[0], dtype=np.int64)
+        for c in range(self.n_classes):
+            where = np.flatnonzero(target == c)
+            if where.size:
+                pool = self.class_rows_[c]
+                rows[where] = pool[self.rng_.integers(0, pool.size, size=where.size)]
+        return rows
+
+    def generate_pool(self, net, n_batches):
+        """Run the epoch's counterfactual search; returns the pool as a dict of tensors."""
+        n = self.X_.shape[0]
+        n_cf = min(n, max(self.n_counterfactuals, n_batches))
+        idx = torch.as_tensor(self.rng_.choice(n, size=n_cf, replace=False), device=self.X_.device)
+        x0, y_true = self.X_[idx], self.y_[idx]
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            y_hat = module(x0).argmax(dim=1)
+        module.train(was_training)
+        # Uniform over the classes other than the prediction: shift by 1..K-1 (mod K).
+        shift = torch.as_tensor(
+            self.rng_.integers(1, self.n_classes, size=n_cf), device=x0.device
+        )
+        target = (y_hat + shift) % self.n_classes
+        result = search_counterfactuals(
+            module,
+            x0,
+            target,
+            self.generator,
+            max_iter=self.max_iter,
+            decision_threshold=self.decision_threshold,
+            step_size=self.step_size,
+            lower=self.lower_,
+            upper=self.upper_,
+            can_increase=self.can_increase_,
+            can_decrease=self.can_decrease_,
+            epsilon=self.adversarial_epsilon,
+        )
+        pos_rows = self._draw_positives(target.cpu().numpy())
+        x_pos = self.X_[torch.as_tensor(pos_rows, device=x0.device)]
+        mature = result.converged
+        x_cf = torch.where(mature.unsqueeze(1), result.counterfactuals, x_pos)
+        x_pos = protect_immutable(x_pos, x_cf, self.can_increase_, self.can_decrease_)
+        return {
+            "index": idx,
+            "target": target,
+            "x_cf": x_cf,
+            "x_pos": x_pos,
+            "x_ae": result.nascent,
+            "y_ae": y_true,
+            "mature": mature,
+            "n_iter": result.n_iter,
+        }
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        self.epoch_ += 1
+        self.chunks_ = None
+        self.batch_idx_ = 0
+        if self.epoch_ <= self.burnin_epochs:
+            for key in ("cf_mature", "cf_iter", "cf_time"):
+                net.history.record(key, None)
+            return
+        tic = time.perf_counter()
+        n_batches = max(1, math.ceil(len(dataset_train) / net.batch_size))
+        pool = self.generate_pool(net, n_batches)
+        sizes = split_sizes(pool["x_cf"].shape[0], n_batches)
+        keys = ("target", "x_cf", "x_pos", "x_ae", "y_ae")
+        parts = {k: torch.split(pool[k], sizes) for k in keys}
+        self.chunks_ = [{k: parts[k][i] for k in keys} for i in range(n_batches)]
+        self.last_pool_ = {k: v.detach().cpu() for k, v in pool.items()}
+        net.history.record("cf_mature", float(pool["mature"].float().mean()))
+        net.history.record("cf_iter", float(pool["n_iter"].float().mean()))
+        net.history.record("cf_time", time.perf_counter() - tic)
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        if training and self.chunks_ is not None and self.batch_idx_ < len(self.chunks_):
+            net.cf_batch_ = self.chunks_[self.batch_idx_]
+            self.batch_idx_ += 1
+        else:
+            net.cf_batch_ = None
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        net.cf_batch_ = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        # Large per-fit tensors are not part of a fitted model.
+        for key in ("X_", "y_", "chunks_", "last_pool_"):
+            state.pop(key, None)
+        return state
+
+
+class TrainingMetrics(Callback):
+    """Record per-epoch accuracy, the CT loss terms and skipped updates in the history.
+
+    Batch values are averaged with batch-size weights into epoch values ``train_acc``,
+    ``loss_class``, ``loss_div``, ``loss_reg``, ``loss_adv`` and ``n_skipped`` (updates
+    skipped for a non-finite loss); ``valid_acc`` when a validation set is used.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.sums_ = {}
+        self.counts_ = {"train": 0, "valid": 0}
+
+    def _add(self, key, value, weight):
+        self.sums_[key] = self.sums_.get(key, 0.0) + value * weight
+
+    def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
+        y = batch[1]
+        n = len(y)
+        prefix = "train" if training else "valid"
+        self.counts_[prefix] += n
+        if y_pred is not None and y is not None:
+            y = torch.as_tensor(y, device=y_pred.device)
+            correct = (y_pred.argmax(dim=1) == y).float().mean().item()
+            self._add(prefix + "_acc", correct, n)
+        if training:
+            for key in _LOSS_KEYS:
+                if key in kwargs:
+                    self._add(key, float(kwargs[key]), n)
+            self._add("n_skipped", float(kwargs.get("skipped", False)), 1)
+
+    def on_epoch_end(self, net, **kwargs):
+        for key, total in self.sums_.items():
+            if key == "n_skipped":
+                net.history.record(key, int(total))
+            else:
+                prefix = "valid" if key.startswith("valid") else "train"
+                net.history.record(key, total / max(self.counts_[prefix], 1))
