@@ -181,6 +181,7 @@ class CounterfactualGeneration(Callback):
         x_pos = protect_immutable(x_pos, x_cf, self.can_increase_, self.can_decrease_)
         return {
             "index": idx,
+            "predicted": y_hat,
             "target": target,
             "x_cf": x_cf,
             "x_pos": x_pos,

@@ -1,0 +1,176 @@
+"""The batched counterfactual search engine."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from sklearn_ct import ECCoGenerator, GenericGenerator, ecco_energy_weight, search_counterfactuals
+from sklearn_ct._constraints import direction_masks
+
+
+def _linear(weight, bias):
+    lin = nn.Linear(weight.shape[1], weight.shape[0])
+    with torch.no_grad():
+        lin.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        lin.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    return lin
+
+
+def _mlp(n_features=4, n_classes=3, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(n_features, 16), nn.Tanh(), nn.Linear(16, n_classes))
+
+
+def test_first_step_matches_hand_gradient():
+    # Two-logit linear model: d CE / dx = sum_k (p_k - 1[k = t]) w_k. One Generic step with
+    # L1 cost at x' = x (|.| has zero subgradient at 0) is x - eta * that gradient.
+    W = np.array([[1.0, -2.0], [-0.5, 1.5]])
+    b = np.array([0.2, -0.1])
+    x = np.array([[0.3, -0.4]])
+    logits = W @ x[0] + b
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    grad = (p - np.array([0.0, 1.0])) @ W
+    res = search_counterfactuals(
+        _linear(W, b), torch.tensor(x, dtype=torch.float32), torch.tensor([1]),
+        GenericGenerator(lambda_cost=0.5), max_iter=1, decision_threshold=0.99, step_size=0.1,
+    )
+    np.testing.assert_allclose(res.counterfactuals.numpy()[0], x[0] - 0.1 * grad, atol=1e-6)
+    assert res.n_iter.item() == 1
+
+
+def test_l1_cost_gradient_after_first_step():
+    # From the second step on the L1 cost adds lambda * sign(x' - x) to the gradient.
+    W = np.array([[0.0, 0.0], [1.0, 0.0]])
+    x = torch.zeros(1, 2)
+    gen = GenericGenerator(lambda_cost=0.2)
+    res = search_counterfactuals(_linear(W, [0.0, 0.0]), x, torch.tensor([1]), gen,
+                                 max_iter=2, decision_threshold=0.999, step_size=0.1)
+    # step 1: p1 = 0.5 -> x1 = 0.1 * 0.5 = 0.05; step 2: p1 = sigmoid(0.05)
+    x1 = 0.05
+    p1 = 1 / (1 + np.exp(-x1))
+    x2 = x1 - 0.1 * ((p1 - 1.0) * 1.0 + 0.2 * 1.0)
+    np.testing.assert_allclose(res.counterfactuals[0, 0].item(), x2, atol=1e-6)
+    assert res.counterfactuals[0, 1].item() == 0.0
+
+
+def test_rows_stop_at_threshold_and_report_probability():
+    module = _mlp()
+    x = torch.randn(64, 4)
+    target = torch.randint(0, 3, (64,))
+    res = search_counterfactuals(module, x, target, GenericGenerator(lambda_cost=0.0),
+                                 max_iter=200, decision_threshold=0.7, step_size=0.2,
+                                 return_path=True)
+    with torch.no_grad():
+        p = torch.softmax(module(res.counterfactuals), 1).gather(1, target[:, None])[:, 0]
+    np.testing.assert_allclose(p.numpy(), res.target_proba.numpy(), atol=1e-6)
+    assert torch.equal(res.converged, p >= 0.7)
+    # A converged row stopped at its first iterate above the threshold.
+    path_p = torch.softmax(module(res.path.reshape(-1, 4)), 1).reshape(201, 64, 3)
+    path_p = path_p.gather(2, target[None, :, None].expand(201, 64, 1))[..., 0].detach()
+    for i in np.flatnonzero(res.converged.numpy()):
+        first = int(np.argmax(path_p[:, i].numpy() >= 0.7))
+        assert first == res.n_iter[i].item()
+
+
+def test_factual_already_at_target_is_converged_with_zero_steps():
+    # Deliberate deviation from the reference (quirk 10): such a factual is a mature
+    # counterfactual of itself.
+    W = np.array([[0.0, 0.0], [1.0, 0.0]])
+    x = torch.tensor([[5.0, 1.0], [-5.0, 1.0]])
+    res = search_counterfactuals(_linear(W, [0.0, 0.0]), x, torch.tensor([1, 1]),
+                                 GenericGenerator(), max_iter=5, decision_threshold=0.9)
+    assert res.converged.tolist() == [True, False]
+    assert res.n_iter.tolist() == [0, 5]
+    assert torch.equal(res.counterfactuals[0], x[0])
+
+
+@pytest.mark.parametrize("generator", [GenericGenerator(lambda_cost=0.05), ECCoGenerator()])
+def test_batch_does_not_couple_rows(generator):
+    module = _mlp(seed=1)
+    x = torch.randn(40, 4)
+    target = torch.randint(0, 3, (40,))
+    kw = dict(max_iter=40, decision_threshold=0.8, step_size=0.1, epsilon=0.3)
+    batch = search_counterfactuals(module, x, target, generator, **kw)
+    for i in range(0, 40, 7):
+        single = search_counterfactuals(module, x[i:i + 1], target[i:i + 1], generator, **kw)
+        torch.testing.assert_close(single.counterfactuals[0], batch.counterfactuals[i],
+                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(single.nascent[0], batch.nascent[i], atol=1e-5, rtol=1e-5)
+        assert single.n_iter.item() == batch.n_iter[i].item()
+
+
+def test_nascent_is_last_path_iterate_inside_epsilon_ball():
+    module = _mlp(seed=2)
+    x = torch.randn(50, 4)
+    target = torch.randint(0, 3, (50,))
+    eps = 0.25
+    res = search_counterfactuals(module, x, target, ECCoGenerator(), max_iter=30,
+                                 decision_threshold=0.9, step_size=0.1, epsilon=eps,
+                                 return_path=True)
+    dist = (res.path - x[None]).abs().amax(dim=2)  # (T+1, n)
+    for i in range(50):
+        steps = res.n_iter[i].item()
+        inside = np.flatnonzero(dist[: steps + 1, i].numpy() <= eps)
+        expected = res.path[inside[-1], i]  # t = 0 (the factual) always qualifies
+        torch.testing.assert_close(res.nascent[i], expected)
+
+
+def test_ecco_energy_weight_matches_reference_schedule():
+    # Published values (spec 2.2): T=30 -> phi(0)=0.0536, phi(29)=0.0045; T=50 -> phi(0)=0.074
+    assert ecco_energy_weight(0, 30) == pytest.approx(0.0536, abs=5e-5)
+    assert ecco_energy_weight(29, 30) == pytest.approx(0.0045, abs=5e-5)
+    assert ecco_energy_weight(0, 50) == pytest.approx(0.074, abs=5e-4)
+    assert ecco_energy_weight(3, 100) == pytest.approx(0.4 * 8 ** -0.9)
+
+
+def test_ecco_energy_kept_for_short_searches():
+    # Deliberate deviation (quirk 14): the reference's weight is 0 for T <= 12.
+    assert ecco_energy_weight(0, 5) == pytest.approx(0.1 * 2 ** -0.9)
+    gen = ECCoGenerator(lambda_cost=0.0, lambda_energy=5.0)
+    logits = torch.tensor([[1.0, 2.0]])
+    pen = gen.penalty(logits, torch.tensor([1]), torch.zeros(1, 2), torch.zeros(1, 2), 0, 5)
+    e = -2.0
+    assert pen.item() == pytest.approx(5.0 * ecco_energy_weight(0, 5) * (e + 1e-3 * e**2))
+
+
+directions = st.sampled_from(["both", "increase", "decrease", "none"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    dirs=st.lists(directions, min_size=4, max_size=4),
+    seed=st.integers(0, 10_000),
+    low=st.floats(-3, -0.5),
+    high=st.floats(0.5, 3),
+    use_ecco=st.booleans(),
+)
+def test_constraints_hold_for_every_row(dirs, seed, low, high, use_ecco):
+    gen = torch.Generator().manual_seed(seed)
+    module = _mlp(seed=seed % 7)
+    x = torch.rand(30, 4, generator=gen) * 4 - 2  # some factuals outside the domain
+    target = torch.randint(0, 3, (30,), generator=gen)
+    inc, dec = (torch.as_tensor(m) for m in direction_masks(np.array(dirs, dtype=object)))
+    lower = torch.full((4,), low)
+    upper = torch.full((4,), high)
+    generator = ECCoGenerator() if use_ecco else GenericGenerator(lambda_cost=0.01)
+    res = search_counterfactuals(module, x, target, generator, max_iter=25,
+                                 decision_threshold=0.95, step_size=0.5, lower=lower,
+                                 upper=upper, can_increase=inc, can_decrease=dec, epsilon=0.3,
+                                 return_path=True)
+    for cf in (res.counterfactuals, res.nascent, *res.path):
+        delta = cf - x
+        for j, d in enumerate(dirs):
+            if d == "none":
+                assert torch.equal(cf[:, j], x[:, j])
+            if d == "increase":
+                assert (delta[:, j] >= 0).all()
+            if d == "decrease":
+                assert (delta[:, j] <= 0).all()
+            # A feature that moved lies in the domain; only a factual value already
+            # outside the domain can stay outside (mutability takes precedence).
+            moved = cf[:, j] != x[:, j]
+            assert (cf[moved, j] >= low - 1e-6).all() and (cf[moved, j] <= high + 1e-6).all()
