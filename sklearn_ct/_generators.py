@@ -61,11 +61,33 @@ class BaseGenerator(BaseEstimator):
         return self
 
     def init_state(self, x):
-        """Search state for factuals ``x`` (identity for feature-space generators)."""
+        """Search state for factuals ``x`` (identity for feature-space generators).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Factuals.
+
+        Returns
+        -------
+        state : torch.Tensor of shape (n, n_state)
+            Initial search state.
+        """
         return x.clone()
 
     def decode(self, state):
-        """Map a search state to feature space (identity for feature-space generators)."""
+        """Map a search state to feature space (identity for feature-space generators).
+
+        Parameters
+        ----------
+        state : torch.Tensor of shape (n, n_state)
+            Search state.
+
+        Returns
+        -------
+        x_cf : torch.Tensor of shape (n, n_features)
+            Counterfactuals in feature space.
+        """
         return state
 
     def objective(self, logits, target, x_cf, x, t, max_iter):
@@ -94,7 +116,28 @@ class BaseGenerator(BaseEstimator):
         return loss + self.penalty(logits, target, x_cf, x, t, max_iter)
 
     def penalty(self, logits, target, x_cf, x, t, max_iter):
-        """Per-row penalty added to the class loss (zero by default)."""
+        """Per-row penalty added to the class loss (zero by default).
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n, n_classes)
+            Model logits at the current counterfactuals.
+        target : torch.Tensor of int64, shape (n,)
+            Target class indices.
+        x_cf : torch.Tensor of shape (n, n_features)
+            Current counterfactuals.
+        x : torch.Tensor of shape (n, n_features)
+            Factuals.
+        t : int
+            Number of search steps taken so far.
+        max_iter : int
+            Search budget ``T``.
+
+        Returns
+        -------
+        penalty : torch.Tensor of shape (n,)
+            Per-row penalty.
+        """
         return torch.zeros(x.shape[0], dtype=x_cf.dtype, device=x_cf.device)
 
 
@@ -180,7 +223,28 @@ class GenericGenerator(_DistanceMixin, BaseGenerator):
         return self
 
     def penalty(self, logits, target, x_cf, x, t, max_iter):
-        """Distance penalty ``lambda_cost * d(x', x)``."""
+        """Distance penalty ``lambda_cost * d(x', x)``.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n, n_classes)
+            Model logits at the current counterfactuals.
+        target : torch.Tensor of int64, shape (n,)
+            Target class indices.
+        x_cf : torch.Tensor of shape (n, n_features)
+            Current counterfactuals.
+        x : torch.Tensor of shape (n, n_features)
+            Factuals.
+        t : int
+            Number of search steps taken so far.
+        max_iter : int
+            Search budget ``T``.
+
+        Returns
+        -------
+        penalty : torch.Tensor of shape (n,)
+            Per-row penalty.
+        """
         if self.lambda_cost == 0:
             return torch.zeros(x.shape[0], dtype=x_cf.dtype, device=x_cf.device)
         return self.lambda_cost * self._distance(x_cf, x)
@@ -274,7 +338,28 @@ class ECCoGenerator(_DistanceMixin, BaseGenerator):
         return self
 
     def penalty(self, logits, target, x_cf, x, t, max_iter):
-        """Distance and energy penalties."""
+        """Distance and energy penalties.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n, n_classes)
+            Model logits at the current counterfactuals.
+        target : torch.Tensor of int64, shape (n,)
+            Target class indices.
+        x_cf : torch.Tensor of shape (n, n_features)
+            Current counterfactuals.
+        x : torch.Tensor of shape (n, n_features)
+            Factuals.
+        t : int
+            Number of search steps taken so far.
+        max_iter : int
+            Search budget ``T``.
+
+        Returns
+        -------
+        penalty : torch.Tensor of shape (n,)
+            Per-row penalty.
+        """
         out = torch.zeros(x.shape[0], dtype=x_cf.dtype, device=x_cf.device)
         if self.lambda_cost:
             out = out + self.lambda_cost * self._distance(x_cf, x)

@@ -50,7 +50,18 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):
-        """Logits of shape (n_samples, n_classes)."""
+        """Compute the logits.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (n_samples, n_classes)
+            Unnormalised class scores.
+        """
         return self.layers(X)
 
 

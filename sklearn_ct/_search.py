@@ -31,7 +31,7 @@ from ._constraints import row_bounds
 class SearchResult:
     """Outcome of a batched counterfactual search (all tensors on the search device).
 
-    Attributes
+    Parameters
     ----------
     counterfactuals : torch.Tensor of shape (n, n_features)
         Final iterates.

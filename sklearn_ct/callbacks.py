@@ -144,7 +144,23 @@ class CounterfactualGeneration(Callback):
         return rows
 
     def generate_pool(self, net, n_batches):
-        """Run the epoch's counterfactual search; returns the pool as a dict of tensors."""
+        """Run the epoch's counterfactual search.
+
+        Parameters
+        ----------
+        net : CTNet
+            The network being trained.
+        n_batches : int
+            Number of mini-batches of the epoch (the pool has at least one row per batch).
+
+        Returns
+        -------
+        pool : dict of torch.Tensor
+            ``index`` (rows drawn), ``predicted``, ``target``, ``x_cf`` (mature
+            counterfactuals, or the positive sample), ``x_pos`` (protected positives),
+            ``x_ae`` (nascent counterfactuals), ``y_ae`` (their labels), ``mature``,
+            ``n_iter``.
+        """
         n = self.X_.shape[0]
         n_cf = min(n, max(self.n_counterfactuals, n_batches))
         idx = torch.as_tensor(self.rng_.choice(n, size=n_cf, replace=False), device=self.X_.device)

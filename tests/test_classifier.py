@@ -320,3 +320,47 @@ def test_fit_on_cuda(blobs):
     gpu = CTClassifier(device="cuda", **FAST).fit(X, y)
     assert gpu.net_.module_.layers[0].weight.is_cuda
     assert gpu.score(X, y) > 0.8
+
+
+# -- modules and callbacks -------------------------------------------------------------------
+
+class _Linear(torch.nn.Module):
+    def __init__(self, n_features, n_classes, scale=1.0):
+        super().__init__()
+        self.lin = torch.nn.Linear(n_features, n_classes)
+        self.scale = scale
+
+    def forward(self, X):
+        return self.scale * self.lin(X)
+
+
+def test_module_class_gets_shapes_and_params(blobs):
+    X, y = blobs
+    clf = CTClassifier(module=_Linear, module_params={"scale": 2.0}, **FAST).fit(X, y)
+    assert isinstance(clf.net_.module_, _Linear)
+    assert clf.net_.module_.lin.weight.shape == (3, 2)
+    assert clf.net_.module_.scale == 2.0
+
+
+def test_pretrained_module_instance_is_copied_not_changed(binary):
+    X, y = binary
+    pretrained = MLP(2, 2)
+    before = [p.detach().clone() for p in pretrained.parameters()]
+    clf = CTClassifier(module=pretrained, **FAST).fit(X, y)
+    for a, b in zip(before, pretrained.parameters()):
+        assert torch.equal(a, b)
+    assert clf.net_.module_ is not pretrained
+    with pytest.raises(ValueError, match="module_params"):
+        CTClassifier(module=pretrained, module_params={"x": 1}, **FAST).fit(X, y)
+
+
+def test_extra_skorch_callbacks_are_used_and_cloned(binary):
+    from skorch.callbacks import EarlyStopping
+
+    X, y = binary
+    stopper = EarlyStopping(monitor="train_loss", patience=1, threshold=10.0)
+    clf = CTClassifier(callbacks=[("stop", stopper)], **{**FAST, "max_epochs": 20}).fit(X, y)
+    assert clf.n_iter_ < 20
+    used = dict(clf.net_.callbacks_)["stop"]
+    assert used is not stopper and used.misses_ > 0
+    assert stopper.misses_ == 0  # the user's object is cloned, not mutated
