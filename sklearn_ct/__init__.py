@@ -12,14 +12,18 @@ from ._modules import MLP
 from ._net import NonFiniteLossWarning
 from ._search import SearchResult, search_counterfactuals
 from ._version import __version__
+from .explainers import CounterfactualExplainer, GrowingSpheresGenerator, REVISEGenerator
 
 __all__ = [
     "BaseGenerator",
     "CTClassifier",
+    "CounterfactualExplainer",
     "ECCoGenerator",
     "GenericGenerator",
+    "GrowingSpheresGenerator",
     "MLP",
     "NonFiniteLossWarning",
+    "REVISEGenerator",
     "SearchResult",
     "__version__",
     "callbacks",

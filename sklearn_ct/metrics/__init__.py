@@ -7,7 +7,11 @@ SaTML 2026):
   :func:`redundancy` (alias :func:`sparsity`), :func:`implausibility` (IP),
   :func:`implausibility_mmd` (IP*, built on :func:`mmd`) and :func:`ynn`;
 - model robustness: :func:`robust_accuracy` with :func:`fgsm_attack` and :func:`pgd_attack`;
-- actionability: :func:`protected_feature_sensitivity` with :func:`integrated_gradients`.
+- actionability: :func:`protected_feature_sensitivity` with :func:`integrated_gradients`;
+- model selection: scorers for ``GridSearchCV``/``cross_validate`` that generate
+  counterfactuals on the scoring fold (:func:`make_counterfactual_scorer`, :func:`get_scorer`,
+  :func:`make_scoring`), and the paper's comparison protocol
+  (:func:`evaluate_counterfactuals`, :func:`aggregate_runs`).
 
 Per-counterfactual metrics return one value per row so that callers can filter (e.g. keep only
 valid counterfactuals, as the paper does) before averaging.
@@ -16,18 +20,33 @@ valid counterfactuals, as the paper does) before averaging.
 from ._adversarial import fgsm_attack, pgd_attack, robust_accuracy
 from ._attribution import integrated_gradients, protected_feature_sensitivity
 from ._cost import counterfactual_cost, median_absolute_deviation, redundancy, sparsity
+from ._evaluation import aggregate_runs, evaluate_counterfactuals
 from ._implausibility import implausibility, implausibility_mmd
 from ._mmd import median_pairwise_distance, mmd
+from ._scorer import (
+    CounterfactualScorer,
+    get_scorer,
+    get_scorer_names,
+    make_counterfactual_scorer,
+    make_scoring,
+)
 from ._validity import counterfactual_validity
 from ._ynn import ynn
 
 __all__ = [
+    "CounterfactualScorer",
+    "aggregate_runs",
     "counterfactual_cost",
     "counterfactual_validity",
+    "evaluate_counterfactuals",
     "fgsm_attack",
+    "get_scorer",
+    "get_scorer_names",
     "implausibility",
     "implausibility_mmd",
     "integrated_gradients",
+    "make_counterfactual_scorer",
+    "make_scoring",
     "median_absolute_deviation",
     "median_pairwise_distance",
     "mmd",

@@ -81,6 +81,12 @@ def _attack(model, X, y, *, n_steps, epsilon, step_size, random_start, clip, ran
     step_size = _check_nonnegative_float(step_size, "step_size")
     batch_size = _check_positive_int(batch_size, "batch_size")
     module, device, X, y_idx, out_dtype = _prepare(model, X, y)
+    # torch cannot wrap read-only arrays (joblib memmaps, pandas copy-on-write views) without
+    # a warning; attacks only read X, so a writable copy is made only when needed.
+    if not X.flags.writeable:
+        X = X.copy()
+    if not y_idx.flags.writeable:
+        y_idx = y_idx.copy()
     clip = _check_clip(clip, X.shape[1])
     dtype = _module_dtype(module)
 

@@ -1,0 +1,750 @@
+"""Scorers: counterfactual quality metrics with scikit-learn's ``scorer(estimator, X, y)`` API.
+
+scikit-learn's :func:`~sklearn.metrics.make_scorer` hands its metric only ``(y_true, y_pred)``,
+but the cost and plausibility of counterfactuals need ``X``. The scorers here are therefore
+objects with ``__call__(estimator, X, y)``: they explain the scoring fold with an explainer
+(a clone of a template, wrapped around the frozen estimator), compute a metric on the result
+and return it with scikit-learn's sign convention (greater is better; costs are negated and
+named ``neg_...``). They work wherever ``scoring=`` is accepted, including multi-metric
+dictionaries in :class:`~sklearn.model_selection.GridSearchCV` and
+:func:`~sklearn.model_selection.cross_validate`.
+"""
+
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import difflib
+import inspect
+import numbers
+import warnings
+from typing import Callable, NamedTuple
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import get_scorer as _sklearn_get_scorer
+from sklearn.metrics import get_scorer_names as _sklearn_get_scorer_names
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, check_random_state
+
+from .._generators import ECCoGenerator
+from ._adversarial import robust_accuracy
+from ._cost import counterfactual_cost, redundancy
+from ._implausibility import implausibility, implausibility_mmd
+from ._validation import _check_positive_int
+from ._validity import counterfactual_validity
+from ._ynn import ynn
+
+_SEED_MAX = np.iinfo(np.int32).max
+
+# Decision thresholds of the paper's final evaluation (reference spec 2.5): the
+# plausibility results (IP, IP*) come from searches that stop at tau=0.95, the cost results
+# from separate searches that stop at tau=0.5 (a counterfactual that is pushed deeper into
+# the target class than needed costs more).
+PLAUSIBILITY_THRESHOLD = 0.95
+COST_THRESHOLD = 0.5
+
+
+def default_explainer(decision_threshold=PLAUSIBILITY_THRESHOLD):
+    """Return the paper's test-time explainer as an unfitted template.
+
+    ECCo without distance penalty (``lambda_cost=0``, ``lambda_energy=1``), plain gradient
+    descent with step 0.1, at most 50 steps, targets ``"opposite"`` (for more than two
+    classes: a random class other than the predicted one), as in the final evaluation of
+    Counterfactual Training (which also averaged over ``lambda_energy`` in
+    ``{0.1, 0.5, 1, 5, 10}``).
+
+    Parameters
+    ----------
+    decision_threshold : float, default=0.95
+        Target probability at which the search stops; the paper uses 0.95 for
+        plausibility and 0.5 for cost.
+
+    Returns
+    -------
+    explainer : :class:`~sklearn_ct.explainers.CounterfactualExplainer`
+        Template with ``estimator=None``; scorers and
+        :func:`~sklearn_ct.metrics.evaluate_counterfactuals` clone it and set the estimator.
+
+    Examples
+    --------
+    >>> from sklearn_ct.metrics._scorer import default_explainer
+    >>> default_explainer(0.5).decision_threshold
+    0.5
+    """
+    # Imported here: the explainers build on the package core, and importing them lazily
+    # keeps ``sklearn_ct.metrics`` importable on its own (and free of import cycles).
+    from ..explainers import CounterfactualExplainer
+
+    return CounterfactualExplainer(
+        None,
+        generator=ECCoGenerator(lambda_cost=0.0, lambda_energy=1.0),
+        max_iter=50,
+        decision_threshold=decision_threshold,
+        step_size=0.1,
+    )
+
+
+# -- metric registry ------------------------------------------------------------------------
+
+
+class _Metric(NamedTuple):
+    """How a scorer computes one metric.
+
+    ``compute(ctx, rows, kwargs)`` returns the metric on the selected counterfactuals
+    (``rows``, a boolean mask); ``func`` is the public metric function, whose signature
+    defines the accepted keyword arguments (minus ``reserved``).
+    """
+
+    func: Callable
+    compute: Callable
+    greater_is_better: bool
+    decision_threshold: float
+    reserved: tuple = ()
+    uses_counterfactuals: bool = True
+    filtered: bool = True
+    needs_y: bool = False
+
+
+def _mean(values):
+    return float(np.mean(values))
+
+
+def _compute_validity(ctx, rows, kwargs):
+    return float(ctx.valid.mean())
+
+
+def _compute_cost(ctx, rows, kwargs):
+    return _mean(counterfactual_cost(ctx.X[rows], ctx.X_cf[rows], **kwargs))
+
+
+def _compute_redundancy(ctx, rows, kwargs):
+    return _mean(redundancy(ctx.X[rows], ctx.X_cf[rows], **kwargs))
+
+
+def _compute_implausibility(ctx, rows, kwargs):
+    return _mean(implausibility(ctx.X_cf[rows], ctx.X_ref, ctx.y_ref, ctx.target[rows],
+                                **kwargs))
+
+
+def _compute_implausibility_mmd(ctx, rows, kwargs):
+    return float(implausibility_mmd(ctx.X_cf[rows], ctx.X_ref, ctx.y_ref, ctx.target[rows],
+                                    aggregate=True, **kwargs))
+
+
+def _compute_ynn(ctx, rows, kwargs):
+    return float(ynn(ctx.model, _safe_indexing(ctx.X_cf_raw, np.flatnonzero(rows)),
+                     ctx.target[rows], ctx.X_ref_raw, aggregate=True, **kwargs))
+
+
+_METRICS = {
+    "counterfactual_validity": _Metric(
+        counterfactual_validity, _compute_validity, True, PLAUSIBILITY_THRESHOLD,
+        # Validity is defined by the scorer's ``validity_threshold``, so the function's own
+        # ``threshold`` is not a separate knob.
+        reserved=("model", "X_cf", "target", "threshold", "aggregate"), filtered=False),
+    "counterfactual_cost": _Metric(
+        counterfactual_cost, _compute_cost, False, COST_THRESHOLD, reserved=("X", "X_cf")),
+    "implausibility": _Metric(
+        implausibility, _compute_implausibility, False, PLAUSIBILITY_THRESHOLD,
+        reserved=("X_cf", "X_ref", "y_ref", "target"), needs_y=True),
+    "implausibility_mmd": _Metric(
+        implausibility_mmd, _compute_implausibility_mmd, False, PLAUSIBILITY_THRESHOLD,
+        reserved=("X_cf", "X_ref", "y_ref", "target", "aggregate"), needs_y=True),
+    "ynn": _Metric(
+        ynn, _compute_ynn, True, PLAUSIBILITY_THRESHOLD,
+        reserved=("model", "X_cf", "target", "X_ref", "aggregate")),
+    "redundancy": _Metric(
+        redundancy, _compute_redundancy, True, COST_THRESHOLD, reserved=("X", "X_cf")),
+    "robust_accuracy": _Metric(
+        robust_accuracy, None, True, PLAUSIBILITY_THRESHOLD, reserved=("model", "X", "y"),
+        uses_counterfactuals=False, filtered=False, needs_y=True),
+}
+
+# Short names accepted by ``make_counterfactual_scorer`` (and used by
+# ``evaluate_counterfactuals``' measures).
+_METRIC_ALIASES = {
+    "validity": "counterfactual_validity",
+    "cost": "counterfactual_cost",
+    "sparsity": "redundancy",
+}
+
+
+def _custom_metric(func):
+    def compute(ctx, rows, kwargs):
+        value = np.asarray(func(ctx.X[rows], ctx.X_cf[rows], **kwargs), dtype=np.float64)
+        if value.ndim == 0:
+            return float(value)
+        if value.shape != (int(rows.sum()),):
+            raise ValueError(
+                f"The metric {_func_name(func)} must return a float or one value per "
+                f"counterfactual ({int(rows.sum())}), got shape {value.shape}."
+            )
+        return _mean(value)
+
+    return _Metric(func, compute, True, COST_THRESHOLD, reserved=())
+
+
+def _func_name(func):
+    return getattr(func, "__name__", None) or repr(func)
+
+
+def _resolve_metric(metric):
+    """Return ``(canonical name or None, _Metric)`` for a name or a callable."""
+    if isinstance(metric, str):
+        name = _METRIC_ALIASES.get(metric, metric)
+        if name not in _METRICS:
+            known = sorted(set(_METRICS) | set(_METRIC_ALIASES))
+            raise ValueError(
+                f"Unknown counterfactual metric {metric!r}; expected one of {known} or a "
+                "callable metric(X, X_cf, **kwargs)."
+            )
+        return name, _METRICS[name]
+    if callable(metric):
+        for name, spec in _METRICS.items():
+            if metric is spec.func:
+                return name, spec
+        return None, _custom_metric(metric)
+    raise TypeError(
+        f"metric must be a metric name or a callable metric(X, X_cf, **kwargs), got "
+        f"{type(metric).__name__}."
+    )
+
+
+def _check_metric_params(spec, name, params):
+    """Reject keyword arguments the metric function does not take (early, at construction)."""
+    try:
+        signature = inspect.signature(spec.func)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return
+    parameters = signature.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    allowed = [p for p in parameters if p not in spec.reserved]
+    if name is None:
+        # Custom metrics take (X, X_cf) positionally.
+        allowed = allowed[2:]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"Unexpected keyword argument(s) {unknown} for the metric "
+            f"{name or _func_name(spec.func)}; it accepts {allowed}."
+        )
+
+
+def _accepts_random_state(func):
+    try:
+        return "random_state" in inspect.signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _is_explainer(estimator):
+    """Whether ``estimator`` is a (fitted) explainer rather than a classifier."""
+    return hasattr(estimator, "explain") and hasattr(estimator, "transform")
+
+
+def _unwrap(estimator):
+    while isinstance(estimator, FrozenEstimator):
+        estimator = estimator.estimator
+    return estimator
+
+
+def _model_space(model, X):
+    """Split off a pipeline's preprocessing: return the final model and ``X`` transformed."""
+    model = _unwrap(model)
+    while isinstance(model, Pipeline):
+        if len(model) > 1:
+            X = model[:-1].transform(X)
+        model = _unwrap(model[-1])
+    return model, X
+
+
+def _as_float(X, name):
+    try:
+        return np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be numeric to compute distances between factuals, counterfactuals "
+            "and reference data (encode categorical features upstream, e.g. in a Pipeline)."
+        ) from exc
+
+
+class _Context(NamedTuple):
+    X: np.ndarray  # factuals (float)
+    X_cf: np.ndarray  # counterfactuals (float)
+    X_cf_raw: object  # counterfactuals as returned by the explainer
+    target: np.ndarray  # target labels
+    valid: np.ndarray  # bool
+    model: object  # fitted classifier (black box: predict_proba)
+    X_ref: np.ndarray  # reference data (the whole scoring fold, float)
+    X_ref_raw: object
+    y_ref: object
+
+
+class CounterfactualScorer:
+    """Score an estimator by the quality of its counterfactual explanations.
+
+    Calling the scorer as ``scorer(estimator, X, y)`` explains the rows of ``X`` with a clone
+    of ``explainer`` wrapped around :class:`~sklearn.frozen.FrozenEstimator` ``(estimator)``
+    and fitted on ``(X, y)``, computes ``metric`` on the counterfactuals and returns it with
+    scikit-learn's sign convention: greater is better, so costs and implausibilities are
+    negated. If ``estimator`` is itself a fitted explainer (it has ``explain`` and
+    ``transform``, e.g. a :class:`~sklearn_ct.explainers.CounterfactualExplainer` being
+    tuned in a grid search), it is used as it is. The estimator is never modified.
+
+    Use :func:`make_counterfactual_scorer` to build one, or :func:`get_scorer` for the
+    predefined ones.
+
+    Parameters
+    ----------
+    metric : str or callable
+        One of ``"counterfactual_validity"`` (alias ``"validity"``),
+        ``"counterfactual_cost"`` (``"cost"``), ``"implausibility"``,
+        ``"implausibility_mmd"``, ``"ynn"``, ``"redundancy"`` (``"sparsity"``) or
+        ``"robust_accuracy"``; the functions of the same names in
+        :mod:`sklearn_ct.metrics` are accepted too. Any other callable is a custom metric
+        ``metric(X, X_cf, **metric_params)`` returning one value per counterfactual (they
+        are averaged) or a float.
+    explainer : explainer or None, default=None
+        Unfitted template, cloned for every call, e.g.
+        ``CounterfactualExplainer(None, generator="generic", max_iter=30)``. None uses the
+        paper's test-time explainer (see :func:`make_counterfactual_scorer`) with the
+        metric's default decision threshold.
+    greater_is_better : bool or None, default=None
+        Whether a larger metric value is better; if False the value is negated. None uses
+        the metric's natural direction (False for cost, implausibility and IP*; True
+        otherwise and for custom metrics).
+    n_samples : int or None, default=None
+        Explain (and, for ``robust_accuracy``, attack) at most this many rows of the
+        scoring fold, drawn without replacement; the plausibility reference always uses the
+        whole fold. None uses every row.
+    valid_only : bool, default=True
+        Compute the metric on valid counterfactuals only, as the paper does (ignored by
+        ``counterfactual_validity`` and ``robust_accuracy``).
+    validity_threshold : float or None, default=None
+        When a counterfactual is valid: None means the model's predicted class (argmax) is
+        the target, the paper's validity measure; a float ``t`` requires target probability
+        ``>= t`` (e.g. the explainer's ``decision_threshold`` for "strict" validity).
+    no_valid_score : float, default=nan
+        Returned (as is, not negated) when ``valid_only=True`` and no counterfactual is
+        valid, with an :class:`~sklearn.exceptions.UndefinedMetricWarning`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the row sub-sample, the explainer (its ``random_state`` is overridden unless
+        this is None) and the random parts of the metric (IP* sub-sampling, the PGD start).
+        An int makes every call deterministic and independent of the order of calls.
+    metric_params : dict or None, default=None
+        Keyword arguments of the metric function, e.g. ``{"epsilon": 0.1}`` for
+        ``robust_accuracy``.
+
+    See Also
+    --------
+    make_counterfactual_scorer : Build a scorer.
+    get_scorer : Predefined scorers by name.
+    evaluate_counterfactuals : The paper's evaluation protocol over many runs.
+
+    Notes
+    -----
+    The plausibility metrics use the scoring fold's own ``(X, y)`` as reference data, which
+    keeps scorers stateless and free of leakage; distances are measured in the feature
+    space of ``X`` (for a pipeline: before its preprocessing), so standardize features
+    beforehand for the distances to be comparable. In a multi-metric ``scoring`` dict each
+    counterfactual scorer runs its own search.
+
+    Examples
+    --------
+    >>> from sklearn_ct.metrics import CounterfactualScorer
+    >>> CounterfactualScorer("implausibility", random_state=0)
+    make_counterfactual_scorer('implausibility', greater_is_better=False, random_state=0)
+    """
+
+    def __init__(self, metric, *, explainer=None, greater_is_better=None, n_samples=None,
+                 valid_only=True, validity_threshold=None, no_valid_score=np.nan,
+                 random_state=None, metric_params=None):
+        self.metric = metric
+        self.explainer = explainer
+        self.greater_is_better = greater_is_better
+        self.n_samples = n_samples
+        self.valid_only = valid_only
+        self.validity_threshold = validity_threshold
+        self.no_valid_score = no_valid_score
+        self.random_state = random_state
+        self.metric_params = metric_params
+        self._validate()
+
+    def _validate(self):
+        self._name, self._spec = _resolve_metric(self.metric)
+        if self.greater_is_better is not None and not isinstance(
+                self.greater_is_better, (bool, np.bool_)):
+            raise ValueError(
+                f"greater_is_better must be None or a bool, got {self.greater_is_better!r}."
+            )
+        _check_positive_int(self.n_samples, "n_samples", allow_none=True)
+        if not isinstance(self.valid_only, (bool, np.bool_)):
+            raise ValueError(f"valid_only must be a bool, got {self.valid_only!r}.")
+        t = self.validity_threshold
+        if t is not None and (isinstance(t, (bool, np.bool_)) or not isinstance(
+                t, numbers.Real) or not 0 < t <= 1):
+            raise ValueError(f"validity_threshold must be None or a number in (0, 1], got "
+                             f"{t!r}.")
+        if isinstance(self.no_valid_score, (bool, np.bool_)) or not isinstance(
+                self.no_valid_score, numbers.Real):
+            raise ValueError(f"no_valid_score must be a number (e.g. nan), got "
+                             f"{self.no_valid_score!r}.")
+        if self.explainer is not None and not (
+                hasattr(self.explainer, "fit") and hasattr(self.explainer, "explain")):
+            raise TypeError(
+                "explainer must be an unfitted explainer template with fit and explain "
+                f"(e.g. CounterfactualExplainer(None, ...)), got {self.explainer!r}."
+            )
+        if self.metric_params is not None and not isinstance(self.metric_params, dict):
+            raise TypeError(f"metric_params must be a dict or None, got "
+                            f"{type(self.metric_params).__name__}.")
+        _check_metric_params(self._spec, self._name, self.metric_params or {})
+
+    # The derived attributes are recomputed on unpickling: ``_custom_metric`` builds a
+    # closure, which cannot be pickled.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_name", None)
+        state.pop("_spec", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._validate()
+
+    @property
+    def _sign(self):
+        better = self._spec.greater_is_better if self.greater_is_better is None else bool(
+            self.greater_is_better)
+        return 1.0 if better else -1.0
+
+    def __repr__(self):
+        metric = repr(self._name) if self._name is not None else _func_name(self.metric)
+        args = [metric, f"greater_is_better={self._sign > 0}"]
+        defaults = dict(explainer=None, n_samples=None, valid_only=True,
+                        validity_threshold=None, random_state=None)
+        for key, default in defaults.items():
+            value = getattr(self, key)
+            if value is not default and value != default:
+                args.append(f"{key}={value!r}")
+        if not (isinstance(self.no_valid_score, float) and np.isnan(self.no_valid_score)):
+            args.append(f"no_valid_score={self.no_valid_score!r}")
+        args += [f"{k}={v!r}" for k, v in (self.metric_params or {}).items()]
+        return f"make_counterfactual_scorer({', '.join(args)})"
+
+    def _accept_sample_weight(self):
+        # Asked by scikit-learn's search estimators when fit gets sample_weight: the
+        # counterfactual metrics are unweighted.
+        return False
+
+    def _template(self):
+        if self.explainer is not None:
+            return self.explainer
+        return default_explainer(self._spec.decision_threshold)
+
+    def __call__(self, estimator, X, y=None):
+        """Score ``estimator`` on the fold ``(X, y)``.
+
+        Parameters
+        ----------
+        estimator : estimator
+            Fitted classifier (e.g. :class:`~sklearn_ct.CTClassifier` or a pipeline ending
+            in one) or fitted explainer.
+        X : array-like of shape (n_samples, n_features)
+            Scoring fold; explained, and the plausibility reference.
+        y : array-like of shape (n_samples,), default=None
+            True labels of ``X``; required by ``implausibility``, ``implausibility_mmd``
+            and ``robust_accuracy``.
+
+        Returns
+        -------
+        score : float
+            Metric value, negated when ``greater_is_better`` is False.
+        """
+        spec = self._spec
+        if y is None and spec.needs_y:
+            raise ValueError(f"The {self._name} scorer needs the true labels y of the "
+                             "scoring data; got y=None.")
+        n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+        rng = check_random_state(self.random_state)
+        sub_seed, explainer_seed, metric_seed = (int(s) for s in rng.randint(_SEED_MAX,
+                                                                             size=3))
+        rows = np.arange(n_rows)
+        if self.n_samples is not None and n_rows > self.n_samples:
+            rows = np.sort(check_random_state(sub_seed).choice(n_rows, self.n_samples,
+                                                               replace=False))
+        X_sub = _safe_indexing(X, rows)
+        params = dict(self.metric_params or {})
+        if "random_state" not in params and _accepts_random_state(spec.func):
+            params["random_state"] = None if self.random_state is None else metric_seed
+
+        if not spec.uses_counterfactuals:
+            model = estimator.estimator_ if _is_explainer(estimator) else estimator
+            final, X_model = _model_space(model, X_sub)
+            # A writable float copy: torch warns on read-only arrays, which pandas frames
+            # (copy-on-write) and joblib's memory-mapped folds in parallel searches give.
+            X_model = np.array(X_model, dtype=np.float64)
+            y_sub = _safe_indexing(np.asarray(y), rows)
+            return self._sign * float(spec.func(final, X_model, y_sub, **params))
+
+        explainer = self._fitted_explainer(estimator, X, y, explainer_seed)
+        model = explainer.estimator_ if hasattr(explainer, "estimator_") else estimator
+        result = explainer.explain(X_sub)
+        X_cf_raw, target = result.counterfactuals, np.asarray(result.target)
+        valid = counterfactual_validity(model, X_cf_raw, target,
+                                        threshold=self.validity_threshold, aggregate=False)
+        selected = valid if (self.valid_only and spec.filtered) else np.ones_like(valid)
+        if spec.filtered and not selected.any():
+            warnings.warn(
+                f"No counterfactual of the {valid.size} explained rows is valid, so "
+                f"{self._name or _func_name(self.metric)} of valid counterfactuals is "
+                f"undefined; returning no_valid_score={self.no_valid_score!r}.",
+                UndefinedMetricWarning,
+                stacklevel=2,
+            )
+            return float(self.no_valid_score)
+        ctx = _Context(
+            X=_as_float(X_sub, "X"), X_cf=_as_float(X_cf_raw, "The counterfactuals"),
+            X_cf_raw=X_cf_raw, target=target, valid=valid, model=model,
+            X_ref=_as_float(X, "X"), X_ref_raw=X, y_ref=None if y is None else np.asarray(y),
+        )
+        return self._sign * spec.compute(ctx, selected, params)
+
+    def _fitted_explainer(self, estimator, X, y, seed):
+        if _is_explainer(estimator):
+            return estimator
+        explainer = clone(self._template())
+        params = {"estimator": FrozenEstimator(estimator)}
+        if self.random_state is not None and "random_state" in explainer.get_params(
+                deep=False):
+            params["random_state"] = seed
+        return explainer.set_params(**params).fit(X, y)
+
+
+def make_counterfactual_scorer(metric, *, explainer=None, greater_is_better=None,
+                               n_samples=None, valid_only=True, validity_threshold=None,
+                               no_valid_score=np.nan, random_state=None, **metric_kwargs):
+    """Make a scorer from a counterfactual quality metric.
+
+    The scorer has the ``scorer(estimator, X, y)`` signature that
+    :class:`~sklearn.model_selection.GridSearchCV`,
+    :func:`~sklearn.model_selection.cross_validate` and friends accept. For each call it
+    fits a clone of ``explainer`` around the frozen ``estimator`` on the scoring fold,
+    explains the fold and returns the metric with scikit-learn's sign convention (greater
+    is better).
+
+    The default explainer is the paper's test-time one (Altmeyer et al., 2026): ECCo
+    without distance penalty (``lambda_cost=0, lambda_energy=1``), step size 0.1, at most
+    50 steps, with decision threshold **0.95** for validity, implausibility, IP* and yNN
+    (the paper's plausibility evaluation) and **0.5** for cost, redundancy and custom
+    metrics (the paper's cost evaluation: pushing a counterfactual deeper into the target
+    class than needed inflates its cost).
+
+    Parameters
+    ----------
+    metric : str or callable
+        ``"counterfactual_validity"`` (alias ``"validity"``), ``"counterfactual_cost"``
+        (``"cost"``, L1 distance by default), ``"implausibility"`` (IP),
+        ``"implausibility_mmd"`` (IP*), ``"ynn"``, ``"redundancy"`` (``"sparsity"``),
+        ``"robust_accuracy"`` (no counterfactuals; FGSM by default), one of the functions
+        of those names, or a custom ``metric(X, X_cf, **metric_kwargs)`` returning one value
+        per counterfactual or a float.
+    explainer : explainer or None, default=None
+        Unfitted explainer template (its ``estimator`` is replaced), e.g.
+        ``CounterfactualExplainer(None, decision_threshold=0.9, mutability={0: "none"})``.
+        None uses the default described above.
+    greater_is_better : bool or None, default=None
+        Whether larger metric values are better; False negates them. None uses the metric's
+        direction: False for cost, implausibility and IP*, True for the others.
+    n_samples : int or None, default=None
+        Explain at most this many rows of each fold (a seeded draw without replacement),
+        for speed. The plausibility reference is always the whole fold.
+    valid_only : bool, default=True
+        Average over valid counterfactuals only, as the paper does.
+    validity_threshold : float or None, default=None
+        None: valid means predicted as the target (argmax), the paper's validity measure.
+        A float ``t``: target probability ``>= t``.
+    no_valid_score : float, default=nan
+        Score returned when no counterfactual is valid (with an
+        :class:`~sklearn.exceptions.UndefinedMetricWarning`). NaN makes
+        :class:`~sklearn.model_selection.GridSearchCV` rank the candidate last (it warns
+        about non-finite scores) while ``cross_validate`` keeps the NaN visible; pass e.g.
+        ``-1e6`` for a finite worst score.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the row draw, the explainer and the metric's random parts; an int makes the
+        scorer deterministic.
+    **metric_kwargs : dict
+        Keyword arguments of the metric function, e.g. ``norm="l2"`` for the cost,
+        ``length_scale=0.5`` for IP*, ``attack="pgd", epsilon=0.1`` for robust accuracy.
+
+    Returns
+    -------
+    scorer : CounterfactualScorer
+        Callable ``scorer(estimator, X, y) -> float``.
+
+    See Also
+    --------
+    get_scorer : Predefined scorers by name.
+    make_scoring : Build a multi-metric ``scoring`` dict from names.
+
+    Examples
+    --------
+    >>> from sklearn_ct.metrics import make_counterfactual_scorer
+    >>> make_counterfactual_scorer("cost", n_samples=100)
+    make_counterfactual_scorer('counterfactual_cost', greater_is_better=False, n_samples=100)
+    >>> make_counterfactual_scorer("robust_accuracy", epsilon=0.1)
+    make_counterfactual_scorer('robust_accuracy', greater_is_better=True, epsilon=0.1)
+    """
+    return CounterfactualScorer(
+        metric, explainer=explainer, greater_is_better=greater_is_better,
+        n_samples=n_samples, valid_only=valid_only, validity_threshold=validity_threshold,
+        no_valid_score=no_valid_score, random_state=random_state,
+        metric_params=metric_kwargs or None,
+    )
+
+
+# -- named scorers ----------------------------------------------------------------------------
+
+# Predefined scorers use a fixed seed: every candidate of a search is then scored with the
+# same random draws (common random numbers), and results are reproducible, as with
+# scikit-learn's own (deterministic) scorers.
+_SCORER_METRICS = {
+    "counterfactual_validity": "counterfactual_validity",
+    "neg_counterfactual_cost": "counterfactual_cost",
+    "neg_implausibility": "implausibility",
+    "neg_implausibility_mmd": "implausibility_mmd",
+    "ynn": "ynn",
+    "redundancy": "redundancy",
+    "robust_accuracy": "robust_accuracy",
+}
+
+
+def get_scorer_names():
+    """Get the names of all available scorers: sklearn_ct's and scikit-learn's.
+
+    Returns
+    -------
+    names : list of str
+        Sorted names accepted by :func:`get_scorer`.
+
+    See Also
+    --------
+    get_scorer : Get a scorer by name.
+
+    Examples
+    --------
+    >>> from sklearn_ct.metrics import get_scorer_names
+    >>> "neg_implausibility" in get_scorer_names(), "accuracy" in get_scorer_names()
+    (True, True)
+    """
+    return sorted(set(_SCORER_METRICS) | set(_sklearn_get_scorer_names()))
+
+
+def get_scorer(scoring):
+    """Get a scorer from its name, falling back to scikit-learn's scorers.
+
+    sklearn_ct's names are ``"counterfactual_validity"``, ``"neg_counterfactual_cost"``,
+    ``"neg_implausibility"``, ``"neg_implausibility_mmd"``, ``"ynn"``, ``"redundancy"`` and
+    ``"robust_accuracy"`` (FGSM, ``epsilon=0.03``). They use the defaults of
+    :func:`make_counterfactual_scorer` with ``random_state=0``. Any other string is looked
+    up with :func:`sklearn.metrics.get_scorer`.
+
+    scikit-learn's search and validation tools only resolve scikit-learn's names, so pass
+    sklearn_ct's scorers as objects: ``scoring={"acc": "accuracy", "ip":
+    get_scorer("neg_implausibility")}``, or build the whole dict with :func:`make_scoring`.
+
+    Parameters
+    ----------
+    scoring : str, callable or None
+        Scorer name. A callable (e.g. a scorer) or None is returned as is.
+
+    Returns
+    -------
+    scorer : callable
+        A new scorer object (never shared between calls).
+
+    See Also
+    --------
+    get_scorer_names : All accepted names.
+    make_counterfactual_scorer : Scorers with other settings.
+
+    Examples
+    --------
+    >>> from sklearn_ct.metrics import get_scorer
+    >>> get_scorer("neg_implausibility")
+    make_counterfactual_scorer('implausibility', greater_is_better=False, random_state=0)
+    >>> get_scorer("accuracy")
+    make_scorer(accuracy_score, response_method='predict')
+    """
+    if not isinstance(scoring, str):
+        return scoring
+    if scoring in _SCORER_METRICS:
+        return CounterfactualScorer(_SCORER_METRICS[scoring], random_state=0)
+    try:
+        return _sklearn_get_scorer(scoring)
+    except ValueError:
+        pass
+    close = difflib.get_close_matches(scoring, get_scorer_names(), n=3)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(
+        f"{scoring!r} is not a valid scoring value.{hint} sklearn_ct scorers: "
+        f"{sorted(_SCORER_METRICS)}; scikit-learn scorers: see "
+        "sklearn_ct.metrics.get_scorer_names() (or sklearn.metrics.get_scorer_names())."
+    )
+
+
+def make_scoring(scoring):
+    """Build a multi-metric ``scoring`` dict, resolving sklearn_ct's scorer names.
+
+    scikit-learn's ``GridSearchCV(scoring=...)`` and ``cross_validate(scoring=...)``
+    resolve string names with :func:`sklearn.metrics.get_scorer`, which does not know
+    sklearn_ct's scorers. This maps every name through :func:`get_scorer` instead.
+
+    Parameters
+    ----------
+    scoring : dict, list or tuple
+        ``{key: name or scorer}``, or a sequence of names (each its own key).
+
+    Returns
+    -------
+    scorers : dict
+        ``{key: scorer object}``, ready for ``scoring=``.
+
+    See Also
+    --------
+    get_scorer : Resolve one name.
+
+    Examples
+    --------
+    >>> from sklearn_ct.metrics import make_scoring
+    >>> scoring = make_scoring({"accuracy": "accuracy", "plausibility": "neg_implausibility"})
+    >>> sorted(scoring)
+    ['accuracy', 'plausibility']
+    """
+    if isinstance(scoring, dict):
+        items = scoring.items()
+    elif isinstance(scoring, (list, tuple)):
+        if not all(isinstance(name, str) for name in scoring):
+            raise TypeError("A scoring list or tuple must contain scorer names (str); use a "
+                            "dict to name scorer objects.")
+        if len(set(scoring)) != len(scoring):
+            raise ValueError(f"Duplicate scorer names in {list(scoring)!r}.")
+        items = ((name, name) for name in scoring)
+    else:
+        raise TypeError(f"scoring must be a dict or a list of names, got "
+                        f"{type(scoring).__name__}.")
+    scorers = {}
+    for key, value in items:
+        if not isinstance(key, str):
+            raise TypeError(f"Scoring keys must be str, got {key!r}.")
+        if not (isinstance(value, str) or callable(value)):
+            raise TypeError(f"scoring[{key!r}] must be a scorer name or a callable scorer, "
+                            f"got {value!r}.")
+        scorers[key] = get_scorer(value)
+    return scorers
