@@ -144,6 +144,25 @@ class BaseGenerator(BaseEstimator):
 class _DistanceMixin:
     """L1 distance to the factual, optionally MAD-weighted (Wachter et al., 2017)."""
 
+    def fit(self, X, y=None):
+        """Learn the MAD weights when ``distance="mad_l1"``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training data in model space.
+        y : ndarray of shape (n_samples,), default=None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted generator.
+        """
+        self._validate_params()
+        self._fit_distance(X)
+        return self
+
     def _fit_distance(self, X):
         if self.distance == "mad_l1":
             X = np.asarray(X, dtype=np.float64)
@@ -203,24 +222,6 @@ class GenericGenerator(_DistanceMixin, BaseGenerator):
     def __init__(self, lambda_cost=0.1, distance="l1"):
         self.lambda_cost = lambda_cost
         self.distance = distance
-
-    def fit(self, X, y=None):
-        """Learn the MAD weights when ``distance="mad_l1"``.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Training data in model space.
-        y : ndarray of shape (n_samples,), default=None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-        """
-        self._validate_params()
-        self._fit_distance(X)
-        return self
 
     def penalty(self, logits, target, x_cf, x, t, max_iter):
         """Distance penalty ``lambda_cost * d(x', x)``.
@@ -318,24 +319,6 @@ class ECCoGenerator(_DistanceMixin, BaseGenerator):
         self.lambda_energy = lambda_energy
         self.energy_reg = energy_reg
         self.distance = distance
-
-    def fit(self, X, y=None):
-        """Learn the MAD weights when ``distance="mad_l1"``.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Training data in model space.
-        y : ndarray of shape (n_samples,), default=None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-        """
-        self._validate_params()
-        self._fit_distance(X)
-        return self
 
     def penalty(self, logits, target, x_cf, x, t, max_iter):
         """Distance and energy penalties.

@@ -174,3 +174,21 @@ def test_constraints_hold_for_every_row(dirs, seed, low, high, use_ecco):
             # outside the domain can stay outside (mutability takes precedence).
             moved = cf[:, j] != x[:, j]
             assert (cf[moved, j] >= low - 1e-6).all() and (cf[moved, j] <= high + 1e-6).all()
+
+
+def test_mad_weighted_l1_penalty_brute_force():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(31, 3)) * [1.0, 5.0, 0.1]
+    gen = GenericGenerator(lambda_cost=0.3, distance="mad_l1").fit(X)
+    x = torch.tensor(X[:4], dtype=torch.float32)
+    x_cf = x + torch.tensor(rng.normal(size=(4, 3)), dtype=torch.float32)
+    pen = gen.penalty(None, None, x_cf, x, 0, 10).numpy()
+    for i in range(4):
+        expected = 0.0
+        for j in range(3):
+            col = X[:, j]
+            mad = np.median(np.abs(col - np.median(col)))
+            expected += abs(float(x_cf[i, j]) - float(x[i, j])) / mad
+        assert pen[i] == pytest.approx(0.3 * expected, rel=1e-5)
+    with pytest.raises(RuntimeError, match="fitted"):
+        GenericGenerator(distance="mad_l1").penalty(None, None, x_cf, x, 0, 10)
