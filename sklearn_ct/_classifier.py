@@ -156,15 +156,15 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         Class labels.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
     net_ : skorch.NeuralNet
         The trained skorch network; ``net_.module_`` is the torch module.
     generator_ : BaseGenerator
         The fitted training-time generator.
-    domain_ : ndarray of shape (n_features_in_, 2)
+    domain_ : ndarray of shape (`n_features_in_`, 2)
         Domain bounds used during training.
-    mutability_ : ndarray of str, shape (n_features_in_,)
+    mutability_ : ndarray of str, shape (`n_features_in_`,)
         Direction of every feature.
     n_iter_ : int
         Number of epochs run in the last fit.
