@@ -13,25 +13,48 @@ from sklearn_ct._cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_experiment_command_prints_table(tmp_path, capsys):
-    out = tmp_path / "results.csv"
-    assert main(["experiment", "--datasets", "linearly_separable", "--epochs", "2",
-                 "--output", str(out)]) == 0
+TINY = ["--runs", "2", "--individuals", "8", "--epochs", "2", "--train-rows", "120"]
+
+
+def test_experiment_command_prints_tables_and_writes_results(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["experiment", "--datasets", "ls", "circ", *TINY, "--output", str(out),
+                 "--no-figures"]) == 0
     text = capsys.readouterr().out
-    for row in ("accuracy BL", "accuracy CT", "validity CT", "IP BL", "IP CT", "IP -%",
-                "IP* -%", "cost -%"):
-        assert row in text
+    for piece in ("Table I", "IP ours", "IP paper", "IP* ours", "Cost ours", "Cost paper",
+                  "Avg.", "Validity", "CT protected", "FGSM BL", "PGD CT",
+                  "58.88 ± 0.37 *", "Results (", "Done in"):
+        assert piece in text
+    # No progress bars when the output is not a terminal (CI logs stay clean).
+    assert "\r" not in text
     import pandas as pd
 
-    results = pd.read_csv(out)
-    assert set(results["model"]) == {"BL", "CT"}
-    assert len(results) == 2
+    table = pd.read_csv(out / "table1.csv")
+    assert table["label"].tolist() == ["LS"] * 3 + ["Circ"] * 3
+    assert not any(p.suffix == ".png" for p in out.iterdir())
+
+
+def test_default_command_is_the_experiment(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--datasets", "moons", *TINY, "--no-figures"]) == 0
+    assert (tmp_path / "sklearn_ct_results" / "report.txt").exists()
+    assert "Moon" in capsys.readouterr().out
+
+
+def test_unknown_dataset_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["experiment", "--datasets", "cred"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Unknown data set 'cred'" in err and "german_credit" in err
 
 
 def test_module_entry_point_help():
     proc = subprocess.run([sys.executable, "-m", "sklearn_ct", "experiment", "--help"],
                           capture_output=True, text=True, check=True)
-    assert "--datasets" in proc.stdout
+    for option in ("--datasets", "--full", "--quick", "--runs", "--output", "--n-jobs",
+                   "--no-figures", "--progress", "--epochs", "--seed"):
+        assert option in proc.stdout
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
