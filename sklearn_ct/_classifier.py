@@ -129,7 +129,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
     lr : float, default=1e-3
         Learning rate of the optimizer.
     optimizer : torch optimizer class, default=torch.optim.Adam
-        Optimizer of the network weights.
+        Optimizer of the network weights. ``torch.optim.Adam`` runs with its fused kernel
+        (``fused=True``) where torch supports it; pass
+        ``functools.partial(torch.optim.Adam, fused=False)`` for the unfused update.
     shuffle : bool, default=True
         Shuffle the training rows every epoch. (The reference does not shuffle; the
         counterfactual chunks are unrelated to the rows of a batch either way.)

@@ -121,61 +121,131 @@ def search_counterfactuals(
     can_increase = ones if can_increase is None else can_increase.to(device)
     can_decrease = ones if can_decrease is None else can_decrease.to(device)
     inf = torch.full((d,), float("inf"), dtype=dtype, device=device)
-    lower = -inf if lower is None else lower.to(device=device, dtype=dtype)
-    upper = inf if upper is None else upper.to(device=device, dtype=dtype)
-    low, high = row_bounds(x, lower, upper, can_increase, can_decrease)
-    mask_steps = not generator.latent_space and not bool((can_increase & can_decrease).all())
+    lower = -inf if lower is None else lower.to(device=device, dtype=dtype).contiguous()
+    upper = inf if upper is None else upper.to(device=device, dtype=dtype).contiguous()
+    free = bool((can_increase & can_decrease).all())
+    mask_steps = not generator.latent_space and not free
+    if free:
+        # Without mutability constraints the bounds are the same for every row: clamp
+        # against the (d,) domain (broadcast), or not at all for an unbounded domain.
+        low, high = lower, upper
+        per_row_bounds = False
+        bounded = bool(torch.isfinite(lower).any() or torch.isfinite(upper).any())
+    else:
+        low, high = row_bounds(x, lower, upper, can_increase, can_decrease)
+        per_row_bounds = bounded = True
 
     state = generator.init_state(x).detach()
+    # Results for all rows: a row's entries are written once, when it stops.
     x_cf = x.clone()
     n_iter = torch.zeros(n, dtype=torch.long, device=device)
     converged = torch.zeros(n, dtype=torch.bool, device=device)
     proba = torch.zeros(n, dtype=dtype, device=device)
     nascent = x.clone() if epsilon is not None else None
     path = [x_cf.clone()] if return_path else None
-    active = torch.arange(n, device=device)
+
+    # Working copies of the rows still in the search (``rows`` are their indices). A row
+    # that stops is written back at once and marked in ``stopped``; it stays in the
+    # working copies, ignored, until enough rows have stopped to make re-gathering the
+    # copies worthwhile. Rows never interact (per-row objectives, eval mode), so the
+    # ignored rows change nothing for the others, and a step in which no row stops
+    # costs no indexing at all.
+    rows = torch.arange(n, device=device)
+    s_act, x_act, t_act, cf_act = state, x, target, x
+    low_act, high_act = low, high
+    nascent_act = x.clone() if epsilon is not None else None
+    stopped, n_stopped = None, 0
+    # The working copies are updated in place once they are the search's own tensors
+    # (not the caller's factuals or the generator's initial state): large searches are
+    # dominated by memory traffic, and fresh (n, d) temporaries cost page faults.
+    owned = False
+    buffer = torch.empty_like(x) if epsilon is not None else None
+
+    def _finish(sel, p, done, t):
+        # Write back the working rows ``sel`` (bool mask, None for all) that stop after
+        # ``t`` steps.
+        if sel is None:
+            idx, p_sel, done_sel, cf_sel = rows, p, done, cf_act
+            nascent_sel = nascent_act
+        else:
+            where = sel.nonzero().squeeze(1)
+            idx, p_sel, done_sel, cf_sel = rows[where], p[where], done[where], cf_act[where]
+            nascent_sel = None if nascent_act is None else nascent_act[where]
+        proba[idx] = p_sel
+        converged[idx] = done_sel
+        n_iter[idx] = t
+        x_cf[idx] = cf_sel
+        if nascent is not None:
+            nascent[idx] = nascent_sel
 
     was_training = module.training
     module.eval()
     try:
         for t in range(max_iter + 1):
-            if active.numel() == 0:
+            if rows.numel() == n_stopped:
                 break
             last = t == max_iter
-            s = state[active].requires_grad_(not last)
+            s = s_act.detach().requires_grad_(not last)
             with torch.set_grad_enabled(not last):
                 xa = generator.decode(s)
                 logits = module(xa)
-                p = F.softmax(logits, dim=1).gather(1, target[active].unsqueeze(1)).squeeze(1)
-                done = p.detach() >= decision_threshold
-                proba[active] = p.detach()
-                converged[active[done]] = True
-                if last or bool(done.all()):
-                    break
-                keep = ~done
-                loss = generator.objective(logits, target[active], xa, x[active], t, max_iter)
-                # Summing per-row objectives gives every row the gradient of its own
-                # objective: rows never interact, whatever the batch size.
-                (grad,) = torch.autograd.grad(loss[keep].sum(), s)
-            idx = active[keep]
-            delta = torch.nan_to_num(-step_size * grad[keep], nan=0.0)
+            with torch.no_grad():
+                p = F.softmax(logits, dim=1).gather(1, t_act.unsqueeze(1)).squeeze(1)
+                done = p >= decision_threshold
+                if stopped is not None:
+                    done &= ~stopped
+            n_done = int(done.sum())
+            if last or n_done + n_stopped == rows.numel():
+                _finish(None if stopped is None else ~stopped, p, done, t)
+                break
+            if n_done:
+                _finish(done, p, done, t)
+                stopped = done if stopped is None else stopped | done
+                n_stopped += n_done
+            loss = generator.objective(logits, t_act, xa, x_act, t, max_iter)
+            # Summing per-row objectives gives every row the gradient of its own
+            # objective: rows never interact, whatever the batch size.
+            (grad,) = torch.autograd.grad(loss.sum(), s)
+            s_old = s.detach()
+            if n_stopped and 8 * n_stopped >= rows.numel():
+                keep = ~stopped
+                rows, grad, s_old, x_act, t_act = (
+                    rows[keep], grad[keep], s_old[keep], x_act[keep], t_act[keep]
+                )
+                if per_row_bounds:
+                    low_act, high_act = low_act[keep], high_act[keep]
+                if nascent_act is not None:
+                    nascent_act = nascent_act[keep]
+                stopped, n_stopped = None, 0
+                owned = True
+            # delta = nan_to_num(-step_size * grad), computed in the gradient's memory
+            # (autograd returns a fresh tensor; an expanded one is copied first).
+            delta = grad if grad.is_contiguous() else grad.contiguous()
+            delta = delta.mul_(-step_size).nan_to_num_(nan=0.0)
             if mask_steps:
                 delta = _mask_step(delta, can_increase, can_decrease)
-            new_state = s.detach()[keep] + delta
+            new_state = s_old.add_(delta) if owned else s_old + delta
+            owned = True
             new_x = generator.decode(new_state).detach()
-            new_x = torch.clamp(new_x, low[idx], high[idx])
-            if generator.latent_space:
-                state[idx] = new_state
-            else:
-                state[idx] = new_x
-            x_cf[idx] = new_x
-            n_iter[idx] += 1
-            if nascent is not None:
-                inside = (new_x - x[idx]).abs().amax(dim=1) <= epsilon
-                nascent[idx[inside]] = new_x[inside]
+            if bounded:
+                if generator.latent_space:
+                    new_x = torch.clamp(new_x, low_act, high_act)
+                else:  # new_x is the search's own iterate
+                    new_x = new_x.clamp_(low_act, high_act)
+            s_act = new_state if generator.latent_space else new_x
+            cf_act = new_x
+            if nascent_act is not None:
+                diff = torch.sub(new_x, x_act, out=buffer[: new_x.shape[0]])
+                inside = (diff.abs_().amax(dim=1) <= epsilon).nonzero().squeeze(1)
+                if inside.numel() == new_x.shape[0]:
+                    nascent_act.copy_(new_x)
+                elif inside.numel():
+                    nascent_act.index_copy_(0, inside, new_x.index_select(0, inside))
             if path is not None:
-                path.append(x_cf.clone())
-            active = idx
+                snapshot = x_cf.clone()
+                running = ~stopped if stopped is not None else slice(None)
+                snapshot[rows[running]] = cf_act[running]
+                path.append(snapshot)
     finally:
         module.train(was_training)
 

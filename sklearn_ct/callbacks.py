@@ -131,6 +131,10 @@ class CounterfactualGeneration(Callback):
         # Never keep training data (or the pool) inside a fitted, picklable estimator.
         self.X_ = self.y_ = self.chunks_ = None
         net.cf_batch_ = None
+        # The last pool stays on the training device during the fit (no per-epoch copies);
+        # a host copy is kept for inspection.
+        if self.last_pool_ is not None:
+            self.last_pool_ = {k: v.cpu() for k, v in self.last_pool_.items()}
 
     def _draw_positives(self, target):
         """One random training row of each row's target class (ground-truth labels)."""
@@ -222,7 +226,11 @@ class CounterfactualGeneration(Callback):
         keys = ("target", "x_cf", "x_pos", "x_ae", "y_ae")
         parts = {k: torch.split(pool[k], sizes) for k in keys}
         self.chunks_ = [{k: parts[k][i] for k in keys} for i in range(n_batches)]
-        self.last_pool_ = {k: v.detach().cpu() for k, v in pool.items()}
+        for chunk in self.chunks_:
+            # The targets of the positives and counterfactuals, stacked as the training
+            # step gathers them (one index tensor per chunk and epoch, not per step).
+            chunk["target_pair"] = torch.cat([chunk["target"], chunk["target"]]).unsqueeze(1)
+        self.last_pool_ = pool
         net.history.record("cf_mature", float(pool["mature"].float().mean()))
         net.history.record("cf_iter", float(pool["n_iter"].float().mean()))
         net.history.record("cf_time", time.perf_counter() - tic)
@@ -267,8 +275,7 @@ class TrainingMetrics(Callback):
         self.counts_[prefix] += n
         if y_pred is not None and y is not None:
             y = torch.as_tensor(y, device=y_pred.device)
-            correct = (y_pred.argmax(dim=1) == y).float().mean().item()
-            self._add(prefix + "_acc", correct, n)
+            self._add(prefix + "_acc", int((y_pred.argmax(dim=1) == y).sum()), 1)
         if training:
             for key in _LOSS_KEYS:
                 if key in kwargs:

@@ -73,6 +73,44 @@ def test_training_step_loss_matches_hand_computation(binary):
     assert step["loss_div"].item() == pytest.approx(np.mean(e_pos - e_cf), rel=1e-5)
 
 
+@pytest.mark.parametrize("lambdas", [
+    (0.7, 0.3, 0.2), (0.5, 0.0, 0.0), (0.0, 0.3, 0.0), (0.0, 0.0, 0.4), (0.5, 0.1, 0.0),
+])
+def test_closed_form_gradient_matches_autograd(blobs, lambdas):
+    # The default criterion takes the closed-form gradient of the CT loss; any other
+    # criterion (here a trivial subclass) differentiates the _losses terms with autograd.
+    X, y = blobs
+    net = CTClassifier(max_epochs=1, random_state=0).fit(X, y).net_
+    net.lambda_div, net.lambda_reg, net.lambda_adv = lambdas
+    g = torch.Generator().manual_seed(1)
+    batch = (torch.randn(9, 2, generator=g), torch.randint(0, 3, (9,), generator=g))
+    chunk = {
+        "x_pos": torch.randn(4, 2, generator=g),
+        "x_cf": torch.randn(4, 2, generator=g),
+        "x_ae": torch.randn(4, 2, generator=g),
+        "target": torch.randint(0, 3, (4,), generator=g),
+        "y_ae": torch.randint(0, 3, (4,), generator=g),
+    }
+
+    class _Criterion(torch.nn.CrossEntropyLoss):
+        pass
+
+    out = []
+    for criterion in (net.criterion_, _Criterion()):
+        net.criterion_ = criterion
+        net.cf_batch_ = chunk
+        net._zero_grad_optimizer()
+        step = net.train_step_single(batch)
+        out.append((step, [p.grad.clone() for p in net.module_.parameters()]))
+    net.cf_batch_ = None
+    (closed, g_closed), (auto, g_auto) = out
+    for key in ("loss", "loss_class", "loss_div", "loss_reg", "loss_adv"):
+        assert closed[key].item() == pytest.approx(auto[key].item(), rel=1e-5, abs=1e-7), key
+    for a, b in zip(g_closed, g_auto):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert torch.equal(closed["y_pred"], auto["y_pred"].detach())
+
+
 def test_non_finite_loss_skips_the_update(binary):
     X, y = binary
     clf = CTClassifier(max_epochs=1, random_state=0).fit(X, y)
@@ -103,22 +141,48 @@ def test_all_lambdas_zero_is_plain_training(binary):
     for a, b in zip(_weights(zero), _weights(vanilla)):
         assert torch.equal(a, b)
 
-    # An independent plain PyTorch loop with the same seeds gives the same weights.
+    # An independent plain PyTorch loop with the same seeds gives the same weights. The
+    # documented shuffling: one torch.randperm per epoch from a generator seeded like the
+    # weights, then consecutive batches of that permutation (the last one smaller).
     seed = int(check_random_state(7).randint(np.iinfo(np.int32).max, size=3)[0])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         module = MLP(2, 2)
-        ds = TensorDataset(torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y))
-        loader = DataLoader(ds, batch_size=32, shuffle=True,
-                            generator=torch.Generator().manual_seed(seed))
+        Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y)
+        g = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(module.parameters(), lr=5e-3)
         for _ in range(4):
-            for xb, yb in loader:
+            for rows in torch.randperm(len(Xt), generator=g).split(32):
                 opt.zero_grad()
-                torch.nn.functional.cross_entropy(module(xb), yb).backward()
+                torch.nn.functional.cross_entropy(module(Xt[rows]), yt[rows]).backward()
                 opt.step()
     for a, b in zip(_weights(zero), module.parameters()):
         torch.testing.assert_close(a, b.detach(), atol=1e-6, rtol=1e-5)
+
+
+def test_in_memory_batches_match_dataloader(binary):
+    from skorch.dataset import Dataset
+
+    X, y = binary
+    net = CTClassifier(max_epochs=1, batch_size=32, random_state=0).fit(X, y).net_
+    index = np.arange(len(X), dtype=np.float32)[:, None]
+    ds = Dataset(index, y)
+    # Unshuffled: exactly DataLoader's batches (values, dtypes, sizes; last one smaller).
+    ref = DataLoader(TensorDataset(torch.as_tensor(index), torch.as_tensor(y)), batch_size=32)
+    got = list(net.get_iterator(ds, training=False))
+    assert len(got) == len(ref) == 7
+    for (xa, ya), (xb, yb) in zip(got, ref):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    # Shuffled: each epoch is a new permutation of all rows, rows keep their labels.
+    it = net.get_iterator(ds, training=True)
+    epochs = [torch.cat([xb[:, 0] for xb, _ in it]).long() for _ in range(2)]
+    for order in epochs:
+        assert torch.equal(order.sort().values, torch.arange(len(X)))
+    assert not torch.equal(epochs[0], epochs[1])
+    xb, yb = next(iter(it))
+    assert np.array_equal(y[xb[:, 0].long().numpy()], yb.numpy())
+    # Anything but a plain in-memory Dataset goes through skorch's DataLoader.
+    assert isinstance(net.get_iterator(TensorDataset(torch.as_tensor(index))), DataLoader)
 
 
 @pytest.mark.parametrize("objective, active", [
