@@ -153,6 +153,14 @@ def search_counterfactuals(
     rows = torch.arange(n, device=device)
     s_act, x_act, t_act, cf_act = state, x, target, x
     low_act, high_act = low, high
+    if generator.latent_space:
+        # A latent search evaluates, and returns, decoded points within the bounds; the
+        # decoder need not reproduce the factual, so a row that stops at step 0 returns
+        # its bounded decoded point, not the factual.
+        with torch.no_grad():
+            cf_act = generator.decode(state)
+            if bounded:
+                cf_act = torch.clamp(cf_act, low, high)
     nascent_act = x.clone() if epsilon is not None else None
     stopped, n_stopped = None, 0
     # The working copies are updated in place once they are the search's own tensors
@@ -188,6 +196,10 @@ def search_counterfactuals(
             s = s_act.detach().requires_grad_(not last)
             with torch.set_grad_enabled(not last):
                 xa = generator.decode(s)
+                if generator.latent_space and bounded:
+                    # Judge convergence on the bounded point that is returned, not on the
+                    # raw decoded one.
+                    xa = torch.clamp(xa, low_act, high_act)
                 logits = module(xa)
             with torch.no_grad():
                 p = F.softmax(logits, dim=1).gather(1, t_act.unsqueeze(1)).squeeze(1)

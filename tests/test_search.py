@@ -192,3 +192,35 @@ def test_mad_weighted_l1_penalty_brute_force():
         assert pen[i] == pytest.approx(0.3 * expected, rel=1e-5)
     with pytest.raises(RuntimeError, match="fitted"):
         GenericGenerator(distance="mad_l1").penalty(None, None, x_cf, x, 0, 10)
+
+
+class _ShiftedLatent(ECCoGenerator):
+    """A latent generator whose decoder does not reproduce the factual."""
+
+    latent_space = True
+
+    def decode(self, state):
+        return state + 1.0
+
+
+def test_latent_search_reports_the_bounded_point_it_returns():
+    module = _mlp(n_features=3, n_classes=2, seed=4)
+    x = torch.randn(60, 3)
+    lower, upper = torch.full((3,), -0.5), torch.full((3,), 0.5)
+    with torch.no_grad():
+        start_class = module(torch.clamp(x + 1.0, lower, upper)).argmax(1)
+    # half the rows already reach their target at the (bounded, decoded) starting point
+    target = torch.where(torch.arange(60) < 30, start_class, 1 - start_class)
+    res = search_counterfactuals(module, x, target, _ShiftedLatent(), max_iter=20,
+                                 decision_threshold=0.5, step_size=0.2, lower=lower,
+                                 upper=upper)
+    cf = res.counterfactuals
+    assert (cf >= -0.5).all() and (cf <= 0.5).all()
+    with torch.no_grad():
+        p = torch.softmax(module(cf), 1).gather(1, target[:, None])[:, 0]
+    torch.testing.assert_close(p, res.target_proba)
+    assert torch.equal(res.converged, p >= 0.5)
+    # rows that stop at once return their bounded decoded point, never the factual
+    start = res.n_iter == 0
+    assert start.any()
+    torch.testing.assert_close(cf[start], torch.clamp(x[start] + 1.0, lower, upper))
