@@ -1,7 +1,6 @@
 """Tests of the post-hoc counterfactual explainers (sklearn_ct.explainers)."""
 
 import pickle
-import time
 
 import numpy as np
 import pandas as pd
@@ -650,19 +649,17 @@ def test_ct_classifier_mutability_is_enforced(synthetic):
     np.testing.assert_array_equal(cf[:, 1], X_test[:, 1])
 
 
-def test_revise_vae_is_deterministic_and_fast(synthetic):
+def test_revise_vae_is_deterministic(synthetic):
     X_train, _, _ = synthetic["moons"]
     torch.manual_seed(123)
     state = torch.random.get_rng_state()
-    start = time.perf_counter()
     a = REVISEGenerator(random_state=0).fit(X_train)
-    elapsed = time.perf_counter() - start
     assert torch.equal(state, torch.random.get_rng_state())  # global RNG untouched
     b = REVISEGenerator(random_state=0).fit(X_train)
     for pa, pb in zip(a.vae_.parameters(), b.vae_.parameters()):
         assert torch.equal(pa, pb)
     assert a.vae_.mu.out_features == 2 and a.vae_.decoder[0].out_features == 16
-    assert elapsed < 5.0
+    # (VAE fitting time is measured in bench/bench_explainers.py, not asserted here.)
     x = torch.as_tensor(X_train[:5])
     assert np.abs(a.decode(a.init_state(x)).numpy() - X_train[:5]).mean() < 0.5
     # REVISE is a BaseGenerator: CTClassifier can use it during training too.
