@@ -22,7 +22,6 @@ from .._constraints import direction_masks, resolve_domain, resolve_mutability
 from .._generators import BaseGenerator, ECCoGenerator, GenericGenerator
 from .._search import search_counterfactuals
 from ._categorical import resolve_groups, snap
-from ._latent import BoundedLatentGenerator
 from ._growing_spheres import BaseBlackBoxGenerator, GrowingSpheresGenerator, _row_bounds
 from ._mapping import (
     DECREASING,
@@ -616,8 +615,6 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         x = tensor(Z)
         lower, upper = tensor(self._lower), tensor(self._upper)
         can_inc, can_dec = tensor(can_inc, torch.bool), tensor(can_dec, torch.bool)
-        if gen.latent_space:
-            gen = BoundedLatentGenerator(gen, lower, upper, can_inc, can_dec)
         try:
             res = search_counterfactuals(
                 module, x, tensor(target, torch.long), gen,
@@ -625,15 +622,9 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
                 step_size=self.step_size, lower=lower, upper=upper, can_increase=can_inc,
                 can_decrease=can_dec, return_path=return_path,
             )
+            # The engine clamps decoded points of latent generators (REVISE) to each row's
+            # bounds and returns them, also for rows that stop at step 0.
             cf = res.counterfactuals
-            if gen.latent_space:
-                # Rows that converged at step 0 did so at their decoded latent code,
-                # which the search does not store; return that point.
-                at0 = res.converged & (res.n_iter == 0)
-                if bool(at0.any()):
-                    with torch.no_grad():
-                        cf = cf.clone()
-                        cf[at0] = gen.decode(gen.init_state(x[at0]))
         except RuntimeError as exc:
             raise ValueError(f"The counterfactual search failed while evaluating the model "
                              f"or generator: {exc}") from None
