@@ -7,9 +7,12 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
+
+from .._constraints import row_bounds
 
 _SEED_MAX = np.iinfo(np.int32).max
 
@@ -94,15 +97,11 @@ class BaseBlackBoxGenerator(BaseEstimator):
 
 
 def _row_bounds(x, lower, upper, can_increase, can_decrease):
-    # NumPy twin of sklearn_ct._constraints.row_bounds (mutability takes precedence over
-    # the domain; a factual outside the domain stays reachable).
-    low = np.broadcast_to(lower, x.shape)
-    high = np.broadcast_to(upper, x.shape)
-    low = np.where(can_decrease, low, np.maximum(low, x))
-    high = np.where(can_decrease, high, np.maximum(high, x))
-    high = np.where(can_increase, high, np.minimum(high, x))
-    low = np.where(can_increase, low, np.minimum(low, x))
-    return low, high
+    # The same rule as the gradient search (one source of truth): mutability takes
+    # precedence over the domain, relative to each factual.
+    low, high = row_bounds(*(torch.as_tensor(np.asarray(a)) for a in
+                             (x, lower, upper, can_increase, can_decrease)))
+    return low.numpy(), high.numpy()
 
 
 class GrowingSpheresGenerator(BaseBlackBoxGenerator):
