@@ -7,7 +7,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -18,8 +17,10 @@ from skorch.helper import predefined_split
 
 from ._constraints import direction_masks, resolve_domain, resolve_mutability
 from ._generators import BaseGenerator, check_generator
-from ._modules import build_module, module_logits
+from ._model import encode_labels, resolve_model, softmax
+from ._modules import build_module
 from ._net import CTNet
+from ._utils import SEED_MAX, check_device
 from .callbacks import CounterfactualGeneration, TrainingMetrics
 
 #: Which CT terms each objective keeps (energy differential, energy ridge, adversarial).
@@ -29,16 +30,6 @@ OBJECTIVES = {
     "adversarial": (False, False, True),
     "vanilla": (False, False, False),
 }
-
-_SEED_MAX = np.iinfo(np.int32).max
-
-
-def _check_device(device):
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"Unknown torch device {device!r}.") from None
-
 
 class CTClassifier(ClassifierMixin, BaseEstimator):
     """Neural-network classifier trained with Counterfactual Training (CT).
@@ -346,9 +337,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                 f"warm_start=True needs the same classes as the previous fit: "
                 f"{self.classes_.tolist()}; got {classes.tolist()}."
             )
-        device = _check_device(self.device)
+        device = check_device(self.device)
         self.classes_ = classes
-        y_enc = LabelEncoder().fit(classes).transform(y).astype(np.int64)
+        y_enc = encode_labels(y, classes, what="y")
         X32 = X.astype(np.float32, copy=False)
         n_classes = classes.size
         feature_names = getattr(self, "feature_names_in_", None)
@@ -356,7 +347,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         self.mutability_ = resolve_mutability(self.mutability, X.shape[1], feature_names)
 
         rng = check_random_state(self.random_state)
-        seed_torch, seed_pool, seed_split = (int(s) for s in rng.randint(_SEED_MAX, size=3))
+        seed_torch, seed_pool, seed_split = (int(s) for s in rng.randint(SEED_MAX, size=3))
 
         train_split = None
         X_train, y_train = X32, y_enc
@@ -448,10 +439,6 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
 
     # -- predict -------------------------------------------------------------------------
 
-    def _logits(self, X):
-        """Logits for validated ``X`` as a float64 array."""
-        return module_logits(self.net_.module_, X, self.net_.device)
-
     def logits(self, X):
         """Raw network outputs, one column per class.
 
@@ -470,7 +457,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
                           force_writeable=True)
-        return self._logits(X)
+        return resolve_model(self).logits(X)
 
     def decision_function(self, X):
         """Confidence scores with scikit-learn's conventions.
@@ -504,11 +491,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns ordered as ``classes_``.
         """
-        logits = self.logits(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        return softmax(self.logits(X))
 
     def predict(self, X):
         """Predicted class labels.

@@ -1,6 +1,11 @@
 """Default PyTorch networks."""
 
-import torch
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import copy
+import inspect
+
 from torch import nn
 
 _ACTIVATIONS = {
@@ -72,9 +77,6 @@ def build_module(module, n_features, n_classes, module_params, hidden_layer_size
     ``n_features``/``n_classes`` when its constructor accepts them, plus ``module_params``),
     or an ``nn.Module`` instance (deep-copied, so that ``fit`` never changes a parameter).
     """
-    import copy
-    import inspect
-
     params = dict(module_params or {})
     if module is None:
         return MLP(n_features, n_classes, hidden_layer_sizes=hidden_layer_sizes,
@@ -95,56 +97,3 @@ def build_module(module, n_features, n_classes, module_params, hidden_layer_size
         "module must be None, a torch.nn.Module subclass or a torch.nn.Module instance; "
         f"got {module!r}."
     )
-
-
-def module_device(module):
-    """Device of a module's first parameter (CPU for parameter-free modules)."""
-    for p in module.parameters():
-        return p.device
-    return torch.device("cpu")
-
-
-def module_logits(module, X, device="cpu", chunk_size=65536):
-    """Evaluate a logits module on an array without gradients, in float64.
-
-    Predictions are computed in double precision from the (float32) weights: float32
-    matrix products use batch-size dependent kernels, so a row's float32 logits can change
-    in the last bit with the other rows of the batch. In float64 those differences are
-    far below anything that matters, and a row's prediction does not depend on its batch.
-    Modules that cannot run in float64 fall back to float32.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        Network returning logits.
-    X : array-like of shape (n_samples, n_features)
-        Inputs.
-    device : str or torch.device, default="cpu"
-        Device of the module.
-    chunk_size : int, default=65536
-        Rows per forward pass.
-
-    Returns
-    -------
-    logits : ndarray of shape (n_samples, n_classes)
-    """
-    import numpy as np
-    from torch.func import functional_call
-
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            try:
-                state = {k: v.double() if v.is_floating_point() else v
-                         for k, v in {**dict(module.named_parameters()),
-                                      **dict(module.named_buffers())}.items()}
-                X64 = torch.as_tensor(np.asarray(X, dtype=np.float64), device=device)
-                out = [functional_call(module, state, (chunk,))
-                       for chunk in torch.split(X64, chunk_size)]
-            except RuntimeError:
-                X32 = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
-                out = [module(chunk) for chunk in torch.split(X32, chunk_size)]
-    finally:
-        module.train(was_training)
-    return torch.cat(out).double().cpu().numpy()

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ._constraints import row_bounds
+from ._utils import eval_mode
 
 
 @dataclass
@@ -186,9 +187,7 @@ def search_counterfactuals(
         if nascent is not None:
             nascent[idx] = nascent_sel
 
-    was_training = module.training
-    module.eval()
-    try:
+    with eval_mode(module):
         for t in range(max_iter + 1):
             if rows.numel() == n_stopped:
                 break
@@ -258,8 +257,6 @@ def search_counterfactuals(
                 running = ~stopped if stopped is not None else slice(None)
                 snapshot[rows[running]] = cf_act[running]
                 path.append(snapshot)
-    finally:
-        module.train(was_training)
 
     if path is not None:
         while len(path) < max_iter + 1:

@@ -15,6 +15,7 @@ from skorch.callbacks import Callback
 
 from ._losses import protect_immutable
 from ._search import search_counterfactuals
+from ._utils import eval_mode
 
 __all__ = ["CounterfactualGeneration", "TrainingMetrics"]
 
@@ -170,11 +171,8 @@ class CounterfactualGeneration(Callback):
         idx = torch.as_tensor(self.rng_.choice(n, size=n_cf, replace=False), device=self.X_.device)
         x0, y_true = self.X_[idx], self.y_[idx]
         module = net.module_
-        was_training = module.training
-        module.eval()
-        with torch.no_grad():
+        with torch.no_grad(), eval_mode(module):
             y_hat = module(x0).argmax(dim=1)
-        module.train(was_training)
         # Uniform over the classes other than the prediction: shift by 1..K-1 (mod K).
         shift = torch.as_tensor(
             self.rng_.integers(1, self.n_classes, size=n_cf), device=x0.device

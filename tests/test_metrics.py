@@ -36,7 +36,7 @@ from sklearn_ct.metrics import (
     ynn,
 )
 from sklearn_ct.metrics import _implausibility
-from sklearn_ct.metrics._model import _logit_module
+from sklearn_ct._model import resolve_model
 
 torch.set_num_threads(1)
 
@@ -326,9 +326,9 @@ def test_model_resolution_net_wrapper_and_skorch_like(three_class_linear):
                               classes_=np.array(["a", "b", "c"]), device="cpu")
     skorch_like = SimpleNamespace(module_=three_class_linear)
     for model in (three_class_linear, wrapped, skorch_like):
-        module, device = _logit_module(model)
-        assert module is three_class_linear
-        assert device == torch.device("cpu")
+        resolved = resolve_model(model)
+        assert resolved.module is three_class_linear
+        assert resolved.device == torch.device("cpu")
     X_cf = np.array([[0.0, 3.0, 0.0], [0.0, 0.0, 3.0]])
     assert counterfactual_validity(wrapped, X_cf, ["b", "b"]) == 0.5
     assert counterfactual_validity(skorch_like, X_cf, [1, 1]) == 0.5

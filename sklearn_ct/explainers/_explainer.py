@@ -23,6 +23,8 @@ from .._generators import BaseGenerator, ECCoGenerator, GenericGenerator
 from .._search import search_counterfactuals
 from ._categorical import resolve_groups, snap
 from ._growing_spheres import BaseBlackBoxGenerator, GrowingSpheresGenerator, _row_bounds
+from .._model import encode_labels, is_fitted, resolve_model, split_pipeline
+from .._utils import SEED_MAX
 from ._mapping import (
     DECREASING,
     IDENTITY,
@@ -32,17 +34,13 @@ from ._mapping import (
     check_invertible,
     column_values,
     compose,
-    forward,
     inverse,
     is_frame,
     relation,
     replace_columns,
 )
-from ._model import is_fitted, make_adapter, split_pipeline
 from ._revise import REVISEGenerator
-from ._targets import check_target_spec, encode_labels, resolve_targets
-
-_SEED_MAX = np.iinfo(np.int32).max
+from ._targets import check_target_spec, resolve_targets
 
 #: Generators selectable by name.
 GENERATORS = {
@@ -375,14 +373,14 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
                 )
             self.estimator_ = clone(self.estimator).fit(X_raw, y)
 
-        steps, final = split_pipeline(self.estimator_)
+        self._model = resolve_model(self.estimator_, self.classes)
+        steps = self._model.steps
         for name, step in steps:
             check_invertible(step, [name])
         rng = check_random_state(self.random_state)
-        self._seed, seed_gen = (int(s) for s in rng.randint(_SEED_MAX, size=2))
+        self._seed, seed_gen = (int(s) for s in rng.randint(SEED_MAX, size=2))
         self._steps = steps
-        self._model = make_adapter(final, self.classes)
-        Z = forward(steps, X_raw)
+        Z = self._model.transform(X_raw)
         self._init_classes(Z)
         check_target_spec(self.target, self.classes_)
 
@@ -391,7 +389,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
             raise ValueError(
                 f"{type(self.generator_).__name__} needs a differentiable model (a torch "
                 f"module, skorch net or CTClassifier), but the model to explain is a "
-                f"{type(final).__name__}. Use a black-box generator, e.g. "
+                f"{type(self._model.final).__name__}. Use a black-box generator, e.g. "
                 "generator='growing_spheres'."
             )
         y_enc = None
@@ -526,7 +524,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         for g in model_groups:
             lower[g.columns] = np.maximum(lower[g.columns], 0.0)
             upper[g.columns] = np.minimum(upper[g.columns], 1.0)
-        own = self._model.model_mutability
+        own = self._model.mutability
         if own is not None and len(own) == d:
             inc, dec = direction_masks(own)
             can_inc &= inc
@@ -578,7 +576,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
             for i, _, _ in pairs:
                 base = column_values(first, i).astype(np.float64)
                 cols[i] = np.where(np.isfinite(b[i]), b[i], base)
-            rows[side] = forward(self._steps, replace_columns(first, cols))[0]
+            rows[side] = self._model.transform(replace_columns(first, cols))[0]
         for i, j, s in pairs:
             lo_i, hi_i = np.isfinite(low[i]), np.isfinite(high[i])
             if s > 0:
@@ -698,15 +696,14 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         """Feature-space counterfactuals and their model-space image and probabilities."""
         V, back, changed_raw = self._to_feature_space(Zc, Z, X_raw)
         X_cf, raw = self._assemble(V, back, changed_raw, X_raw, Xv)
-        Zf = forward(self._steps, raw)
+        Zf = self._model.transform(raw)
         return X_cf, Zf, self._model.proba(Zf)
 
     def _explain(self, X, target, return_path):
         X_raw, Xv = self._check_X(X, reset=False, has_steps=bool(self._steps))
-        self._model.refresh()
         n = Xv.shape[0]
         rows = np.arange(n)
-        Z = forward(self._steps, X_raw)
+        Z = self._model.transform(X_raw)
         predicted = self._model.proba(Z).argmax(axis=1)
         t = resolve_targets(target, self.classes_, predicted, Z, self._seed)
         already = predicted == t

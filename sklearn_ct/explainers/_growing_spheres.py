@@ -13,8 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from .._constraints import row_bounds
-
-_SEED_MAX = np.iinfo(np.int32).max
+from .._utils import SEED_MAX
 
 
 @dataclass
@@ -243,7 +242,7 @@ class GrowingSpheresGenerator(BaseBlackBoxGenerator):
                              np.zeros(n))
         if n == 0:
             return out
-        seed = int(check_random_state(self.random_state).randint(_SEED_MAX))
+        seed = int(check_random_state(self.random_state).randint(SEED_MAX))
         plan = _Plan(self, d, lower, upper, can_increase, can_decrease, groups, seed)
         # Rows are processed in chunks only to bound memory (rows x candidates x features).
         chunk = max(1, int(4_000_000 // max(1, self.n_candidates * d)))

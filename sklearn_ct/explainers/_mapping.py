@@ -44,6 +44,8 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+from .._model import _is_passthrough, to_dense
+
 IDENTITY, INCREASING, DECREASING, UNKNOWN = 2, 1, -1, 0
 
 _POSITIVE_SCALERS = (StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler)
@@ -134,10 +136,6 @@ def compose(first, second):
         groups.append(Group(g.columns, sources[0] if len(sources) == 1 else None,
                             g.implicit))
     return Relation(second.n_out, links, groups)
-
-
-def _is_passthrough(step):
-    return step is None or (isinstance(step, str) and step == "passthrough")
 
 
 def _n_out(step, n_in):
@@ -262,10 +260,6 @@ def take_columns(X, idx):
     return X.iloc[:, idx] if is_frame(X) else X[:, idx]
 
 
-def n_columns(X):
-    return X.shape[1]
-
-
 def column_values(X, j):
     return X.iloc[:, j].to_numpy() if is_frame(X) else X[:, j]
 
@@ -294,23 +288,7 @@ def replace_columns(X, columns):
     return out
 
 
-def to_dense(Z):
-    """Dense float64 array from a transformer's output (sparse, DataFrame or array)."""
-    if hasattr(Z, "toarray"):
-        Z = Z.toarray()
-    # Contiguous: torch cannot wrap arrays with negative strides (e.g. X[::-1]).
-    return np.ascontiguousarray(Z, dtype=np.float64)
-
-
-# -- forward and inverse -----------------------------------------------------------------
-
-
-def forward(steps, X):
-    """Transform ``X`` through the preprocessing ``steps`` into dense model space."""
-    for _, step in steps:
-        if not _is_passthrough(step):
-            X = step.transform(X)
-    return to_dense(X)
+# -- inverse ----------------------------------------------------------------------------
 
 
 def _inverse(step, Z, X_in):

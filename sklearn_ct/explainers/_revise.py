@@ -12,8 +12,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from .._generators import GenericGenerator
-
-_SEED_MAX = np.iinfo(np.int32).max
+from .._utils import SEED_MAX
 
 
 class VAE(nn.Module):
@@ -225,7 +224,7 @@ class REVISEGenerator(GenericGenerator):
         std = X.std(axis=0)
         self.scale_ = np.where(std > 0, std, 1.0)
         Xs = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
-        seed = int(check_random_state(self.random_state).randint(_SEED_MAX))
+        seed = int(check_random_state(self.random_state).randint(SEED_MAX))
         gen = torch.Generator().manual_seed(seed)
         # fork_rng: the VAE's initialisation uses the global RNG; seed it for this block
         # only, so the caller's global torch RNG state is left untouched.

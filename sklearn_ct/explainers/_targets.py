@@ -14,6 +14,8 @@ import numbers
 
 import numpy as np
 
+from .._model import encode_labels
+
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -48,36 +50,6 @@ def row_hash(Z, seed):
     for j in range(Z.shape[1]):
         h = _splitmix64(h ^ bits[:, j])
     return _splitmix64(h)
-
-
-def uniform_from_hash(h, shape):
-    """Uniform numbers in [0, 1) of shape ``(len(h),) + shape``, one stream per row."""
-    n_extra = int(np.prod(shape)) if shape else 1
-    counters = np.arange(1, n_extra + 1, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        x = _splitmix64(h[:, None] * np.uint64(0xD1B54A32D192ED03) + counters[None, :])
-    # Top 53 bits -> float64 in [0, 1).
-    u = (x >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-    return u.reshape((len(h),) + tuple(shape))
-
-
-def encode_labels(labels, classes, what="target"):
-    """Indices of ``labels`` in ``classes``, with a clear error for unknown labels."""
-    labels = np.asarray(labels)
-    lookup = {}
-    for i, c in enumerate(classes.tolist()):
-        lookup.setdefault(c, i)
-    flat = labels.reshape(-1).tolist()
-    idx = np.fromiter((lookup.get(v, -1) for v in flat), dtype=np.int64, count=len(flat))
-    if (idx < 0).any():
-        unknown = list(dict.fromkeys(v for v, i in zip(flat, idx) if i < 0))
-        shown = ", ".join(repr(v) for v in unknown[:5])
-        more = f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""
-        raise ValueError(
-            f"Unknown {what} label {shown}{more}; the classifier's classes are "
-            f"{classes.tolist()}."
-        )
-    return idx.reshape(labels.shape)
 
 
 def check_target_spec(target, classes):

@@ -7,29 +7,23 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils import check_random_state
 
-from ._model import (
-    _classes,
-    _encode_labels,
-    _eval_mode,
-    _logit_module,
-    _module_dtype,
-    _module_logits,
-    _n_outputs,
-)
+from .._model import encode_labels, resolve_model
+from .._utils import eval_mode, module_dtype
 from ._validation import _check_2d, _check_labels, _check_nonnegative_float, _check_positive_int
 
 _ATTACKS = ("fgsm", "pgd")
 
 
 def _prepare(model, X, y):
-    """Resolve the module and validate ``X`` and the true labels ``y`` (as logit indices)."""
-    module, device = _logit_module(model)
+    """Resolve the model and validate ``X`` and the true labels ``y`` (as logit indices)."""
+    model = resolve_model(model)
+    module, device = model.module, model.device
     out_dtype = _output_dtype(X)
     X = _check_2d(X, "X")
     y = _check_labels(y, X.shape[0], "y")
-    n_classes = _n_outputs(module, device, X.shape[1])
-    y_idx = _encode_labels(y, _classes(model), "y", n_classes=n_classes)
-    return module, device, X, y_idx, out_dtype
+    n_classes = model.logits(np.zeros((1, X.shape[1]))).shape[1]
+    y_idx = encode_labels(y, model.classes, "y", n_classes=n_classes)
+    return model, module, device, X, y_idx, out_dtype
 
 
 def _output_dtype(X):
@@ -80,7 +74,7 @@ def _attack(model, X, y, *, n_steps, epsilon, step_size, random_start, clip, ran
     epsilon = _check_nonnegative_float(epsilon, "epsilon")
     step_size = _check_nonnegative_float(step_size, "step_size")
     batch_size = _check_positive_int(batch_size, "batch_size")
-    module, device, X, y_idx, out_dtype = _prepare(model, X, y)
+    _, module, device, X, y_idx, out_dtype = _prepare(model, X, y)
     # torch cannot wrap read-only arrays (joblib memmaps, pandas copy-on-write views) without
     # a warning; attacks only read X, so a writable copy is made only when needed.
     if not X.flags.writeable:
@@ -88,7 +82,7 @@ def _attack(model, X, y, *, n_steps, epsilon, step_size, random_start, clip, ran
     if not y_idx.flags.writeable:
         y_idx = y_idx.copy()
     clip = _check_clip(clip, X.shape[1])
-    dtype = _module_dtype(module)
+    dtype = module_dtype(module)
 
     # Work on a float64 copy: the caller's X is never modified (the reference FGSM updated its
     # input in place, quirk 6.2.18), and the perturbation is not rounded to the model's float32.
@@ -99,7 +93,7 @@ def _attack(model, X, y, *, n_steps, epsilon, step_size, random_start, clip, ran
     if clip is not None:
         low_t, high_t = (torch.as_tensor(v, device=device) for v in clip)
 
-    with torch.enable_grad(), _eval_mode(module):
+    with torch.enable_grad(), eval_mode(module):
         for start in range(0, X.shape[0], batch_size):
             x0 = torch.as_tensor(X[start:start + batch_size], device=device)
             x = torch.as_tensor(X_adv[start:start + batch_size], device=device)
@@ -295,8 +289,9 @@ def robust_accuracy(model, X, y, *, attack="fgsm", epsilon=0.03, n_steps=40, ste
     else:
         X_adv = pgd_attack(model, X, y, epsilon=epsilon, n_steps=n_steps, step_size=step_size,
                            clip=clip, random_state=random_state, batch_size=batch_size)
-    # Re-derive the label indices (already validated by the attack) to score the predictions.
-    module, device = _logit_module(model)
-    y_idx = _encode_labels(_check_labels(y, X_adv.shape[0], "y"), _classes(model), "y")
-    logits = _module_logits(module, device, X_adv.astype(np.float64), batch_size=batch_size)
+    # Re-derive the label indices (already validated by the attack) to score the predictions,
+    # which are float64 like every prediction of the package (see sklearn_ct._model).
+    model = resolve_model(model)
+    y_idx = encode_labels(_check_labels(y, X_adv.shape[0], "y"), model.classes, "y")
+    logits = model.logits(X_adv.astype(np.float64))
     return float((logits.argmax(axis=1) == y_idx).mean())

@@ -6,15 +6,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ._model import (
-    _classes,
-    _encode_labels,
-    _eval_mode,
-    _logit_module,
-    _module_dtype,
-    _module_logits,
-    _n_outputs,
-)
+from .._model import encode_labels, resolve_model
+from .._utils import eval_mode, module_dtype
 from ._validation import _check_2d, _check_labels, _check_positive_int, _to_numpy
 
 _NORMALIZATIONS = ("reference", "minmax", "share")
@@ -100,17 +93,18 @@ def integrated_gradients(model, X, target=None, *, baseline="zeros", n_steps=50,
     array([[0., 3.]])
     """
     n_steps = _check_positive_int(n_steps, "n_steps")
-    module, device = _logit_module(model)
+    model = resolve_model(model)
+    module, device = model.module, model.device
     X = _check_2d(X, "X")
     n_samples, n_features = X.shape
     baseline = _check_baseline(baseline, X, check_random_state(random_state))
     if target is None:
-        target_idx = _module_logits(module, device, X).argmax(axis=1)
+        target_idx = model.logits(X).argmax(axis=1)
     else:
         target = _check_labels(target, n_samples, "target")
-        target_idx = _encode_labels(target, _classes(model), "target",
-                                    n_classes=_n_outputs(module, device, n_features))
-    dtype = _module_dtype(module)
+        target_idx = encode_labels(target, model.classes, "target",
+                                   n_classes=model.logits(X[:1]).shape[1])
+    dtype = module_dtype(module)
 
     # Trapezoid weights: 1/n inside, 1/(2n) at both ends.
     alphas = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64, device=device)
@@ -119,7 +113,7 @@ def integrated_gradients(model, X, target=None, *, baseline="zeros", n_steps=50,
 
     attributions = np.empty_like(X)
     rows = max(1, _MAX_PATH_POINTS // (n_steps + 1))
-    with torch.enable_grad(), _eval_mode(module):
+    with torch.enable_grad(), eval_mode(module):
         for start in range(0, n_samples, rows):
             sl = slice(start, start + rows)
             x = torch.as_tensor(X[sl], device=device)

@@ -24,14 +24,13 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._utils import SEED_MAX
 from ._cost import counterfactual_cost, redundancy
 from ._implausibility import implausibility, implausibility_mmd
 from ._scorer import PLAUSIBILITY_THRESHOLD, _as_float, default_explainer
 from ._validation import _check_positive_int
 from ._validity import counterfactual_validity
 from ._ynn import ynn
-
-_SEED_MAX = np.iinfo(np.int32).max
 
 #: Measures understood by :func:`evaluate_counterfactuals`.
 MEASURES = ("validity", "cost", "implausibility", "implausibility_mmd", "redundancy", "ynn")
@@ -370,15 +369,15 @@ def evaluate_counterfactuals(models, X, y, *, explainer=None, n_individuals=100,
     target = (factual + 1 + rng.randint(n_classes - 1, size=shape)) % n_classes
     factual = np.broadcast_to(factual, (n_runs, n_individuals))
     target = np.broadcast_to(target, (n_runs, n_individuals))
-    model_seeds = rng.randint(_SEED_MAX, size=len(names))
-    template_seeds = rng.randint(_SEED_MAX, size=len(templates))
+    model_seeds = rng.randint(SEED_MAX, size=len(names))
+    template_seeds = rng.randint(SEED_MAX, size=len(templates))
 
     blocks = []
     n_undefined_mmd = 0
     for name, model, model_seed in zip(names, models.values(), model_seeds):
         model_rng = np.random.RandomState(model_seed)
         chosen, missing = _draw_individuals(model, X, factual, classes, model_rng)
-        run_seeds = model_rng.randint(_SEED_MAX, size=n_runs)
+        run_seeds = model_rng.randint(SEED_MAX, size=n_runs)
         if missing:
             warnings.warn(
                 f"Model {name!r} predicts no row of X as class(es) {missing}; the "

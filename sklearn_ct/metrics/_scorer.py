@@ -25,18 +25,17 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import get_scorer_names as _sklearn_get_scorer_names
-from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state
 
 from .._generators import ECCoGenerator
+from .._model import resolve_model
+from .._utils import SEED_MAX
 from ._adversarial import robust_accuracy
 from ._cost import counterfactual_cost, redundancy
 from ._implausibility import implausibility, implausibility_mmd
 from ._validation import _check_positive_int
 from ._validity import counterfactual_validity
 from ._ynn import ynn
-
-_SEED_MAX = np.iinfo(np.int32).max
 
 # Decision thresholds of the paper's final evaluation (reference spec 2.5): the
 # plausibility results (IP, IP*) come from searches that stop at tau=0.95, the cost results
@@ -248,22 +247,6 @@ def _is_explainer(estimator):
     return hasattr(estimator, "explain") and hasattr(estimator, "transform")
 
 
-def _unwrap(estimator):
-    while isinstance(estimator, FrozenEstimator):
-        estimator = estimator.estimator
-    return estimator
-
-
-def _model_space(model, X):
-    """Split off a pipeline's preprocessing: return the final model and ``X`` transformed."""
-    model = _unwrap(model)
-    while isinstance(model, Pipeline):
-        if len(model) > 1:
-            X = model[:-1].transform(X)
-        model = _unwrap(model[-1])
-    return model, X
-
-
 def _as_float(X, name):
     try:
         return np.asarray(X, dtype=np.float64)
@@ -473,7 +456,7 @@ class CounterfactualScorer:
                              "scoring data; got y=None.")
         n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
         rng = check_random_state(self.random_state)
-        sub_seed, explainer_seed, metric_seed = (int(s) for s in rng.randint(_SEED_MAX,
+        sub_seed, explainer_seed, metric_seed = (int(s) for s in rng.randint(SEED_MAX,
                                                                              size=3))
         rows = np.arange(n_rows)
         if self.n_samples is not None and n_rows > self.n_samples:
@@ -485,13 +468,14 @@ class CounterfactualScorer:
             params["random_state"] = None if self.random_state is None else metric_seed
 
         if not spec.uses_counterfactuals:
-            model = estimator.estimator_ if _is_explainer(estimator) else estimator
-            final, X_model = _model_space(model, X_sub)
+            # Model-level metrics (robust accuracy) work in the model's input space.
+            model = resolve_model(estimator.estimator_ if _is_explainer(estimator)
+                                  else estimator)
             # A writable float copy: torch warns on read-only arrays, which pandas frames
             # (copy-on-write) and joblib's memory-mapped folds in parallel searches give.
-            X_model = np.array(X_model, dtype=np.float64)
+            X_model = np.array(model.transform(X_sub), dtype=np.float64)
             y_sub = _safe_indexing(np.asarray(y), rows)
-            return self._sign * float(spec.func(final, X_model, y_sub, **params))
+            return self._sign * float(spec.func(model, X_model, y_sub, **params))
 
         explainer = self._fitted_explainer(estimator, X, y, explainer_seed)
         model = explainer.estimator_ if hasattr(explainer, "estimator_") else estimator

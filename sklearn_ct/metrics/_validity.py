@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from ._model import _encode_labels, _predict_proba
+from .._model import encode_labels, resolve_model
 from ._validation import _check_2d, _check_labels
 
 
@@ -65,8 +65,9 @@ def counterfactual_validity(model, X_cf, target, *, threshold=None, aggregate=Tr
     X_raw = X_cf if hasattr(X_cf, "columns") else None
     X_cf = _check_2d(X_cf, "X_cf")
     target = _check_labels(target, X_cf.shape[0], "target")
-    proba, classes = _predict_proba(model, X_cf, X_raw)
-    idx = _encode_labels(target, classes, "target", n_classes=proba.shape[1])
+    model = resolve_model(model)
+    proba = model.predict_proba(X_cf, X_raw)
+    idx = encode_labels(target, model.classes, "target", n_classes=proba.shape[1])
     if threshold is None:
         # Ties are broken towards the first class, as numpy's argmax (and sklearn's predict) do.
         valid = proba.argmax(axis=1) == idx

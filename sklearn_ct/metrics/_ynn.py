@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from ._model import _encode_labels, _predict_proba
+from .._model import encode_labels, resolve_model
 from ._validation import _check_2d, _check_labels, _check_n_features, _check_positive_int
 
 
@@ -71,8 +71,9 @@ def ynn(model, X_cf, target, X_ref, *, n_neighbors=5, aggregate=True):
     # Only the rows that are someone's neighbour need a prediction (X_ref may be large).
     needed, inverse = np.unique(neighbours, return_inverse=True)
     raw = None if X_ref_raw is None else X_ref_raw.iloc[needed]
-    proba, classes = _predict_proba(model, X_ref[needed], raw)
-    idx = _encode_labels(target, classes, "target", n_classes=proba.shape[1])
+    model = resolve_model(model)
+    proba = model.predict_proba(X_ref[needed], raw)
+    idx = encode_labels(target, model.classes, "target", n_classes=proba.shape[1])
     predicted = proba.argmax(axis=1)[inverse.reshape(neighbours.shape)]
     share = (predicted == idx[:, None]).mean(axis=1)
     return float(share.mean()) if aggregate else share
