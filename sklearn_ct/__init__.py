@@ -4,15 +4,26 @@ Train classifiers whose counterfactual explanations are plausible and actionable
 (Altmeyer et al., SaTML 2026), with scikit-learn's API.
 """
 
-from . import callbacks
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+from . import callbacks, generators
 from ._classifier import CTClassifier
 from ._constraints import infer_domain
-from ._generators import BaseGenerator, ECCoGenerator, GenericGenerator, ecco_energy_weight
 from ._modules import MLP
 from ._net import NonFiniteLossWarning
-from ._search import SearchResult, search_counterfactuals
 from ._version import __version__
-from .explainers import CounterfactualExplainer, GrowingSpheresGenerator, REVISEGenerator
+from .explainers import CounterfactualExplainer
+from .generators import (
+    BaseGenerator,
+    ECCoGenerator,
+    GenericGenerator,
+    GrowingSpheresGenerator,
+    REVISEGenerator,
+    SearchResult,
+    ecco_energy_weight,
+    search_counterfactuals,
+)
 
 __all__ = [
     "BaseGenerator",
@@ -28,6 +39,7 @@ __all__ = [
     "__version__",
     "callbacks",
     "ecco_energy_weight",
+    "generators",
     "infer_domain",
     "search_counterfactuals",
 ]

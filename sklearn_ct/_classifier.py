@@ -16,12 +16,13 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ._constraints import direction_masks, resolve_domain, resolve_mutability
-from ._generators import BaseGenerator, check_generator
 from ._model import encode_labels, resolve_model, softmax
 from ._modules import build_module
 from ._net import CTNet
 from ._utils import SEED_MAX, check_device
 from .callbacks import CounterfactualGeneration, TrainingMetrics
+from .generators import BaseGenerator, check_generator
+from .generators._registry import generator_names
 
 #: Which CT terms each objective keeps (energy differential, energy ridge, adversarial).
 OBJECTIVES = {
@@ -78,8 +79,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         Weight of the energy ridge penalty. Too small a value lets energies explode.
     lambda_adv : float, default=0.25
         Weight of the adversarial loss.
-    generator : None, {"ecco", "generic"} or generator instance, default=None
-        Counterfactual generator used during training. ``None`` is
+    generator : None, {"ecco", "generic", "revise"} or generator instance, default=None
+        Counterfactual generator used during training, one that searches along gradients
+        (see :mod:`sklearn_ct.generators`). ``None`` is
         :class:`~sklearn_ct.ECCoGenerator` with the paper's training settings
         (``lambda_cost=0.001, lambda_energy=5``). Its parameters can be tuned as
         ``generator__<param>``.
@@ -202,7 +204,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         "lambda_div": [Interval(numbers.Real, 0, None, closed="left")],
         "lambda_reg": [Interval(numbers.Real, 0, None, closed="left")],
         "lambda_adv": [Interval(numbers.Real, 0, None, closed="left")],
-        "generator": [None, StrOptions({"ecco", "generic"}), BaseGenerator],
+        "generator": [None, StrOptions(generator_names(gradient_only=True)), BaseGenerator],
         "n_counterfactuals": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "burnin": [Interval(numbers.Real, 0, 1, closed="both")],
         "decision_threshold": [Interval(numbers.Real, 0, 1, closed="neither")],
@@ -367,7 +369,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         lambda_div, lambda_reg, lambda_adv = self._effective_lambdas()
         needs_cf = (lambda_div, lambda_reg, lambda_adv) != (0.0, 0.0, 0.0)
         callbacks = [("metrics", TrainingMetrics())]
-        self.generator_ = check_generator(self.generator).fit(X_train, y_train)
+        self.generator_ = check_generator(self.generator, gradient_only=True).fit(X_train, y_train)
         if needs_cf:
             n_cf = self.n_counterfactuals
             if n_cf is None:

@@ -5,9 +5,13 @@ resolve user-facing constraint specifications through this module, so that a con
 exactly the same thing everywhere.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numbers
 
 import numpy as np
+import torch
 
 #: Directions a feature may move in, and what each allows (can_increase, can_decrease).
 DIRECTIONS = {
@@ -210,19 +214,22 @@ def row_bounds(x, lower, upper, can_increase, can_decrease):
 
     Parameters
     ----------
-    x : torch.Tensor of shape (n, d)
+    x : torch.Tensor or ndarray of shape (n, d)
         Factuals.
-    lower, upper : torch.Tensor of shape (d,)
+    lower, upper : torch.Tensor or ndarray of shape (d,)
         Domain bounds.
-    can_increase, can_decrease : torch.Tensor of bool, shape (d,)
+    can_increase, can_decrease : torch.Tensor or ndarray of bool, shape (d,)
         Mutability masks.
 
     Returns
     -------
-    low, high : torch.Tensor of shape (n, d)
+    low, high : torch.Tensor or ndarray of shape (n, d)
+        Tensors for a tensor ``x``, arrays for an array (the same rule either way).
     """
-    import torch
-
+    if not torch.is_tensor(x):
+        low, high = row_bounds(*(torch.as_tensor(np.asarray(a)) for a in
+                                 (x, lower, upper, can_increase, can_decrease)))
+        return low.numpy(), high.numpy()
     low = lower.expand_as(x)
     high = upper.expand_as(x)
     # A feature that may not decrease never goes below x; one that may not increase never

@@ -15,7 +15,10 @@ diagonal; gathering the target logits is the same number in O(n).
 import torch
 import torch.nn.functional as F
 
-from ._generators import energy
+
+def energy(logits, target):
+    """Energy of the target class, ``E(x, y) = -logit_y(x)`` (one value per row)."""
+    return -logits.gather(1, target.unsqueeze(1)).squeeze(1)
 
 
 def energy_differential(logits_pos, logits_cf, target):

@@ -4,6 +4,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import contextlib
+import warnings
 
 import numpy as np
 import torch
@@ -11,6 +12,42 @@ import torch
 #: Exclusive upper bound of the seeds the package derives from a ``random_state``: every
 #: seed fits a signed 32-bit integer, as numpy's legacy ``RandomState`` and torch accept.
 SEED_MAX = np.iinfo(np.int32).max
+
+#: Default of the deprecated ``max_iter`` parameters (a value nobody passes).
+DEPRECATED = "deprecated"
+
+
+def renamed_max_iter(max_steps, max_iter, where):
+    """The search budget, honouring the deprecated ``max_iter`` alias of ``max_steps``.
+
+    scikit-learn's ``max_iter`` bounds the iterations of ``fit`` and is paired with the
+    fitted ``n_iter_``; the package's ``max_iter`` bounded the steps of a counterfactual
+    search instead, so it was renamed ``max_steps``. A ``max_iter`` that is set still
+    wins, with a :class:`FutureWarning`, until it is removed.
+
+    Parameters
+    ----------
+    max_steps : int
+        The value of ``max_steps``.
+    max_iter : int or "deprecated"
+        The value of the deprecated ``max_iter``.
+    where : str
+        The class or function, for the warning.
+
+    Returns
+    -------
+    max_steps : int
+    """
+    if isinstance(max_iter, str) and max_iter == DEPRECATED:
+        return max_steps
+    warnings.warn(
+        f"'max_iter' of {where} was renamed 'max_steps' in 0.1 and will be removed in 0.3: "
+        "it bounds the steps of each counterfactual search, not the iterations of fit. "
+        f"Use max_steps={max_iter!r} instead.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return max_iter
 
 
 @contextlib.contextmanager

@@ -14,7 +14,6 @@ import torch
 from skorch.callbacks import Callback
 
 from ._losses import protect_immutable
-from ._search import search_counterfactuals
 from ._utils import eval_mode
 
 __all__ = ["CounterfactualGeneration", "TrainingMetrics"]
@@ -40,9 +39,10 @@ class CounterfactualGeneration(Callback):
     1. draw ``n_counterfactuals`` training rows without replacement;
     2. draw each row's target uniformly from the classes other than its current
        prediction (start-of-epoch weights);
-    3. run one batched search (:func:`sklearn_ct._search.search_counterfactuals`) and keep
-       the nascent counterfactual (last iterate within ``adversarial_epsilon`` in L-inf),
-       labelled with the factual's true label;
+    3. run one batched search (the generator's
+       :meth:`~sklearn_ct.generators.BaseGenerator.generate`) and keep the nascent
+       counterfactual (last iterate within ``adversarial_epsilon`` in L-inf), labelled
+       with the factual's true label;
     4. draw one positive sample ``x+`` per counterfactual from the training rows whose
        true label is the target; counterfactuals that did not reach the threshold are
        replaced by their ``x+`` (zero energy differential);
@@ -137,19 +137,41 @@ class CounterfactualGeneration(Callback):
         if self.last_pool_ is not None:
             self.last_pool_ = {k: v.cpu() for k, v in self.last_pool_.items()}
 
+    # -- the pool: how factuals, targets and positives are drawn -----------------------
+
+    def _draw_factuals(self, n_batches):
+        """Training rows to explain: ``n_counterfactuals`` without replacement.
+
+        Raised to ``n_batches`` (at least one counterfactual per mini-batch) and capped at
+        the number of rows.
+        """
+        n = self.X_.shape[0]
+        n_cf = min(n, max(self.n_counterfactuals, n_batches))
+        return torch.as_tensor(self.rng_.choice(n, size=n_cf, replace=False),
+                               device=self.X_.device)
+
+    def _draw_targets(self, predicted):
+        """Uniform over the classes other than each row's prediction."""
+        # Shift by 1..K-1 (mod K).
+        shift = torch.as_tensor(
+            self.rng_.integers(1, self.n_classes, size=predicted.shape[0]),
+            device=predicted.device,
+        )
+        return (predicted + shift) % self.n_classes
+
     def _draw_positives(self, target):
         """One random training row of each row's target class (ground-truth labels)."""
-        target = np.asarray(target)
+        target = target.cpu().numpy()
         rows = np.empty(target.shape[0], dtype=np.int64)
         for c in range(self.n_classes):
             where = np.flatnonzero(target == c)
             if where.size:
                 pool = self.class_rows_[c]
                 rows[where] = pool[self.rng_.integers(0, pool.size, size=where.size)]
-        return rows
+        return self.X_[torch.as_tensor(rows, device=self.X_.device)]
 
     def generate_pool(self, net, n_batches):
-        """Run the epoch's counterfactual search.
+        """Draw the epoch's factuals, targets and positives, and run the search.
 
         Parameters
         ----------
@@ -166,24 +188,17 @@ class CounterfactualGeneration(Callback):
             ``x_ae`` (nascent counterfactuals), ``y_ae`` (their labels), ``mature``,
             ``n_iter``.
         """
-        n = self.X_.shape[0]
-        n_cf = min(n, max(self.n_counterfactuals, n_batches))
-        idx = torch.as_tensor(self.rng_.choice(n, size=n_cf, replace=False), device=self.X_.device)
+        idx = self._draw_factuals(n_batches)
         x0, y_true = self.X_[idx], self.y_[idx]
         module = net.module_
         with torch.no_grad(), eval_mode(module):
             y_hat = module(x0).argmax(dim=1)
-        # Uniform over the classes other than the prediction: shift by 1..K-1 (mod K).
-        shift = torch.as_tensor(
-            self.rng_.integers(1, self.n_classes, size=n_cf), device=x0.device
-        )
-        target = (y_hat + shift) % self.n_classes
-        result = search_counterfactuals(
+        target = self._draw_targets(y_hat)
+        result = self.generator.generate(
             module,
             x0,
             target,
-            self.generator,
-            max_iter=self.max_iter,
+            max_steps=self.max_iter,
             decision_threshold=self.decision_threshold,
             step_size=self.step_size,
             lower=self.lower_,
@@ -192,8 +207,7 @@ class CounterfactualGeneration(Callback):
             can_decrease=self.can_decrease_,
             epsilon=self.adversarial_epsilon,
         )
-        pos_rows = self._draw_positives(target.cpu().numpy())
-        x_pos = self.X_[torch.as_tensor(pos_rows, device=x0.device)]
+        x_pos = self._draw_positives(target)
         mature = result.converged
         x_cf = torch.where(mature.unsqueeze(1), result.counterfactuals, x_pos)
         x_pos = protect_immutable(x_pos, x_cf, self.can_increase_, self.can_decrease_)

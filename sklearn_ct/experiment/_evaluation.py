@@ -21,7 +21,7 @@ import warnings
 
 import pandas as pd
 
-from .._generators import ECCoGenerator
+from ..generators import ECCoGenerator
 from ..explainers import CounterfactualExplainer
 from ..metrics import evaluate_counterfactuals, robust_accuracy
 from ._training import model_seed

@@ -3,9 +3,12 @@
 :class:`CounterfactualExplainer` is a scikit-learn transformer: ``fit`` prepares it (fitting
 the model when needed, the generator and the constraints), ``transform`` returns one
 counterfactual per row with the columns of ``X``, and ``explain`` returns the richer result.
+:func:`default_explainer` is the paper's test-time explainer, the template of the scorers
+and of the evaluation protocol.
 
-Generators, besides :class:`~sklearn_ct.GenericGenerator` and
-:class:`~sklearn_ct.ECCoGenerator`:
+The generators live in :mod:`sklearn_ct.generators`; the ones the explainer adds to
+training's :class:`~sklearn_ct.GenericGenerator` and :class:`~sklearn_ct.ECCoGenerator`
+are re-exported here:
 
 - :class:`REVISEGenerator`: gradient search in the latent space of a VAE fitted in ``fit``;
 - :class:`GrowingSpheresGenerator`: a black-box search that only needs ``predict_proba``
@@ -16,16 +19,36 @@ Generators, besides :class:`~sklearn_ct.GenericGenerator` and
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-from ._explainer import GENERATORS, CounterfactualExplainer
-from ._growing_spheres import BaseBlackBoxGenerator, BlackBoxResult, GrowingSpheresGenerator
-from ._revise import VAE, REVISEGenerator
+import warnings
+
+from ..generators import (
+    GENERATORS,
+    VAE,
+    BaseBlackBoxGenerator,
+    GrowingSpheresGenerator,
+    REVISEGenerator,
+    SearchResult,
+)
+from ._explainer import CounterfactualExplainer
 
 __all__ = [
     "GENERATORS",
     "VAE",
     "BaseBlackBoxGenerator",
-    "BlackBoxResult",
     "CounterfactualExplainer",
     "GrowingSpheresGenerator",
     "REVISEGenerator",
 ]
+
+
+def __getattr__(name):
+    # Deprecated names (PEP 562), importable with a FutureWarning until 0.3.
+    if name == "BlackBoxResult":
+        warnings.warn(
+            "BlackBoxResult was merged into sklearn_ct.generators.SearchResult in 0.1 "
+            "(every generator returns one) and will be removed in 0.3.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return SearchResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

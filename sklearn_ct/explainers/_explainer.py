@@ -18,11 +18,13 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._constraints import direction_masks, resolve_domain, resolve_mutability
-from .._generators import BaseGenerator, ECCoGenerator, GenericGenerator
-from .._search import search_counterfactuals
-from ._categorical import resolve_groups, snap
-from ._growing_spheres import BaseBlackBoxGenerator, GrowingSpheresGenerator, _row_bounds
+from .._constraints import (
+    _feature_index,
+    direction_masks,
+    resolve_domain,
+    resolve_mutability,
+    row_bounds,
+)
 from .._model import encode_labels, is_fitted, resolve_model, split_pipeline
 from .._utils import SEED_MAX
 from ._mapping import (
@@ -39,32 +41,9 @@ from ._mapping import (
     relation,
     replace_columns,
 )
-from ._revise import REVISEGenerator
+from ..generators import GENERATORS, BaseGenerator, check_generator
+from ._categorical import resolve_groups, snap
 from ._targets import check_target_spec, resolve_targets
-
-#: Generators selectable by name.
-GENERATORS = {
-    "ecco": ECCoGenerator,
-    "generic": GenericGenerator,
-    "growing_spheres": GrowingSpheresGenerator,
-    "revise": REVISEGenerator,
-}
-
-
-def _resolve_generator(generator, seed):
-    if generator is None:
-        generator = "ecco"
-    if isinstance(generator, str):
-        generator = GENERATORS[generator]()
-    else:
-        generator = clone(generator)
-    # A seedable generator left unseeded follows the explainer's random_state, so that
-    # fixing the explainer's random_state fixes everything.
-    params = generator.get_params(deep=False)
-    if "random_state" in params and params["random_state"] is None:
-        generator.set_params(random_state=seed)
-    return generator
-
 
 def _is_numeric_frame_or_array(X):
     if is_frame(X):
@@ -266,7 +245,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
 
     _parameter_constraints = {
         "estimator": "no_validation",
-        "generator": [None, StrOptions(set(GENERATORS)), BaseGenerator, BaseBlackBoxGenerator],
+        "generator": [None, StrOptions(set(GENERATORS)), BaseGenerator],
         "target": "no_validation",
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "decision_threshold": [Interval(numbers.Real, 0, 1, closed="neither")],
@@ -384,8 +363,10 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         self._init_classes(Z)
         check_target_spec(self.target, self.classes_)
 
-        self.generator_ = _resolve_generator(self.generator, seed_gen)
-        if isinstance(self.generator_, BaseGenerator) and not self._model.differentiable:
+        # A seedable generator left unseeded follows the explainer's random_state, so that
+        # fixing the explainer's random_state fixes everything.
+        self.generator_ = check_generator(self.generator, random_state=seed_gen)
+        if self.generator_.requires_gradients and not self._model.differentiable:
             raise ValueError(
                 f"{type(self.generator_).__name__} needs a differentiable model (a torch "
                 f"module, skorch net or CTClassifier), but the model to explain is a "
@@ -482,8 +463,6 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         X_dom = np.where(np.isnan(X_num), 0.0, X_num)
         bounds = resolve_domain(self.domain, X_dom, names)
         if isinstance(self.domain, dict):
-            from .._constraints import _feature_index
-
             for key in self.domain:
                 j = _feature_index(key, p, names, "domain")
                 if not numeric[j] or j in encoded:
@@ -594,45 +573,17 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
 
     def _search(self, Z, target, can_inc, can_dec, return_path):
         """Search from model-space rows ``Z``; returns (Z_cf, n_iter, path)."""
-        gen = self.generator_
-        if isinstance(gen, BaseBlackBoxGenerator):
-            if return_path:
-                raise ValueError(f"return_path=True is only available for gradient-based "
-                                 f"generators, not {type(gen).__name__}.")
-            res = gen.generate(self._model.proba, Z, target, max_iter=self.max_iter,
-                               decision_threshold=self.decision_threshold,
-                               lower=self._lower, upper=self._upper, can_increase=can_inc,
-                               can_decrease=can_dec, groups=self._model_groups)
-            return res.counterfactuals, res.n_iter, None
-        module, dtype = self._model.search_module()
-        device = self._model.device
-
-        def tensor(a, dt=dtype):
-            return torch.as_tensor(np.ascontiguousarray(a), dtype=dt, device=device)
-
-        x = tensor(Z)
-        lower, upper = tensor(self._lower), tensor(self._upper)
-        can_inc, can_dec = tensor(can_inc, torch.bool), tensor(can_dec, torch.bool)
         try:
-            res = search_counterfactuals(
-                module, x, tensor(target, torch.long), gen,
-                max_iter=self.max_iter, decision_threshold=self.decision_threshold,
-                step_size=self.step_size, lower=lower, upper=upper, can_increase=can_inc,
-                can_decrease=can_dec, return_path=return_path,
+            res = self.generator_.generate(
+                self._model, Z, target, max_steps=self.max_iter,
+                decision_threshold=self.decision_threshold, step_size=self.step_size,
+                lower=self._lower, upper=self._upper, can_increase=can_inc,
+                can_decrease=can_dec, groups=self._model_groups, return_path=return_path,
             )
-            # The engine clamps decoded points of latent generators (REVISE) to each row's
-            # bounds and returns them, also for rows that stop at step 0.
-            cf = res.counterfactuals
         except RuntimeError as exc:
             raise ValueError(f"The counterfactual search failed while evaluating the model "
                              f"or generator: {exc}") from None
-        # Work with the change (exactly zero for untouched features) on top of the float64
-        # factual, so that float32 round-off never leaks into unchanged features.
-        delta = (cf - x).double().cpu().numpy()
-        path = None
-        if return_path:
-            path = Z[None] + (res.path - x[None]).double().cpu().numpy()
-        return Z + delta, res.n_iter.cpu().numpy(), path
+        return res.counterfactuals, res.n_iter, res.path
 
     def _to_feature_space(self, Zc, Z, X_raw):
         """Map model-space counterfactuals back to ``X``'s features, projecting exactly.
@@ -654,7 +605,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
             V = Zc
         F = _numeric_block(X_raw, self._num_idx)
         V = np.where(changed_raw[:, self._num_idx], V, F)
-        low, high = _row_bounds(F, self.domain_[self._num_idx, 0],
+        low, high = row_bounds(F, self.domain_[self._num_idx, 0],
                                 self.domain_[self._num_idx, 1], self._raw_inc, self._raw_dec)
         V = np.clip(V, low, high)
         snap(V, self._raw_groups)
@@ -724,7 +675,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         X_cf, Zf, pf = self._counterfactuals(Zc, Z, X_raw, Xv)
 
         redo = todo & (pf[rows, t] < self.decision_threshold)
-        if (isinstance(self.generator_, BaseGenerator) and self._all_group_cols.any()
+        if (self.generator_.continuous_categories and self._all_group_cols.any()
                 and redo.any()):
             # Snapping may push a row back across the decision boundary. Search those rows
             # again from the snapped point, with every categorical group fixed.

@@ -27,7 +27,7 @@ from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import get_scorer_names as _sklearn_get_scorer_names
 from sklearn.utils import _safe_indexing, check_random_state
 
-from .._generators import ECCoGenerator
+from ..generators import ECCoGenerator
 from .._model import resolve_model
 from .._utils import SEED_MAX
 from ._adversarial import robust_accuracy

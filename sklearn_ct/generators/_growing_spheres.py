@@ -1,106 +1,20 @@
-"""Black-box counterfactual generators, which only need ``predict_proba``."""
+"""Growing Spheres: the black-box generator, which only needs the model's probabilities."""
 
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
+from torch import nn
 
 from .._constraints import row_bounds
-from .._utils import SEED_MAX
-
-
-@dataclass
-class BlackBoxResult:
-    """Outcome of a black-box search (NumPy arrays, one entry per row).
-
-    Parameters
-    ----------
-    counterfactuals : ndarray of shape (n, n_features)
-        Returned points (model space).
-    converged : ndarray of bool, shape (n,)
-        Whether a point reaching the decision threshold was found.
-    n_iter : ndarray of int, shape (n,)
-        Search iterations (sampled shells) per row.
-    target_proba : ndarray of shape (n,)
-        Target probability at the returned point.
-    """
-
-    counterfactuals: np.ndarray
-    converged: np.ndarray
-    n_iter: np.ndarray
-    target_proba: np.ndarray
-
-
-class BaseBlackBoxGenerator(BaseEstimator):
-    """Base class of generators that need only the model's ``predict_proba``.
-
-    Unlike gradient generators (:class:`~sklearn_ct.BaseGenerator`), which define an
-    objective for the shared gradient search, a black-box generator runs its own
-    (vectorised) search in :meth:`generate`. Such generators explain any classifier,
-    including non-differentiable ones such as random forests.
-    """
-
-    def fit(self, X, y=None):
-        """Learn data-dependent state from training data (nothing by default).
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Training data in model space.
-        y : ndarray of shape (n_samples,), default=None
-            Encoded labels.
-
-        Returns
-        -------
-        self : object
-            Fitted generator.
-        """
-        return self
-
-    def generate(self, predict_proba, x, target, *, max_iter, decision_threshold, lower,
-                 upper, can_increase, can_decrease, groups=()):  # pragma: no cover
-        """Search counterfactuals for a batch of factuals (to be implemented).
-
-        Parameters
-        ----------
-        predict_proba : callable
-            Maps an array of shape (m, n_features) to class probabilities.
-        x : ndarray of shape (n, n_features)
-            Factuals (model space).
-        target : ndarray of int, shape (n,)
-            Target class indices.
-        max_iter : int
-            Iteration budget.
-        decision_threshold : float
-            Target probability a counterfactual must reach.
-        lower, upper : ndarray of shape (n_features,)
-            Domain bounds.
-        can_increase, can_decrease : ndarray of bool, shape (n_features,)
-            Mutability masks; every returned point must respect them and the bounds.
-        groups : sequence of Group, default=()
-            One-hot groups, which must stay valid one-hot vectors.
-
-        Returns
-        -------
-        result : BlackBoxResult
-            Counterfactuals and per-row diagnostics.
-        """
-        raise NotImplementedError
-
-
-def _row_bounds(x, lower, upper, can_increase, can_decrease):
-    # The same rule as the gradient search (one source of truth): mutability takes
-    # precedence over the domain, relative to each factual.
-    low, high = row_bounds(*(torch.as_tensor(np.asarray(a)) for a in
-                             (x, lower, upper, can_increase, can_decrease)))
-    return low.numpy(), high.numpy()
+from .._model import resolve_model
+from .._utils import DEPRECATED, SEED_MAX, renamed_max_iter
+from ._base import BaseBlackBoxGenerator, SearchResult
 
 
 class GrowingSpheresGenerator(BaseBlackBoxGenerator):
@@ -157,7 +71,8 @@ class GrowingSpheresGenerator(BaseBlackBoxGenerator):
     --------
     >>> from sklearn.ensemble import RandomForestClassifier
     >>> from sklearn.datasets import make_classification
-    >>> from sklearn_ct.explainers import CounterfactualExplainer, GrowingSpheresGenerator
+    >>> from sklearn_ct.explainers import CounterfactualExplainer
+    >>> from sklearn_ct.generators import GrowingSpheresGenerator
     >>> X, y = make_classification(200, n_features=4, random_state=0)
     >>> forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
     >>> explainer = CounterfactualExplainer(
@@ -182,64 +97,73 @@ class GrowingSpheresGenerator(BaseBlackBoxGenerator):
         self.sparse = sparse
         self.random_state = random_state
 
-    def fit(self, X, y=None):
-        """Learn the per-feature scale of the sampling.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Training data in model space.
-        y : ndarray of shape (n_samples,), default=None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted generator.
-        """
-        self._validate_params()
-        X = np.asarray(X, dtype=np.float64)
-        std = X.std(axis=0)
+    def _fit(self, X, y):
+        # The per-feature scale of the sampling.
+        std = np.asarray(X, dtype=np.float64).std(axis=0)
         self.scale_ = np.where(std > 0, std, 1.0)
-        return self
 
-    def generate(self, predict_proba, x, target, *, max_iter, decision_threshold, lower,
-                 upper, can_increase, can_decrease, groups=()):
+    def generate(self, model, x, target, *, max_steps=30, decision_threshold=0.5,
+                 step_size=None, lower=None, upper=None, can_increase=None,
+                 can_decrease=None, groups=(), epsilon=None, return_path=False,
+                 max_iter=DEPRECATED):
         """Search counterfactuals for a batch of factuals.
 
         Parameters
         ----------
-        predict_proba : callable
-            Maps an array of shape (m, n_features) to class probabilities (m, n_classes).
+        model : estimator, ModelAdapter or callable
+            The model: anything :func:`~sklearn_ct._model.resolve_model` accepts, or a
+            function mapping an array of shape (m, n_features) to class probabilities.
         x : ndarray of shape (n, n_features)
             Factuals (model space).
         target : ndarray of int, shape (n,)
             Target class indices.
-        max_iter : int
+        max_steps : int, default=30
             Maximum number of sampled balls and shells per row.
-        decision_threshold : float
+        decision_threshold : float, default=0.5
             A candidate is a counterfactual when its target probability reaches this.
-        lower, upper : ndarray of shape (n_features,)
-            Domain bounds.
-        can_increase, can_decrease : ndarray of bool, shape (n_features,)
-            Mutability masks.
+        step_size : None
+            Unused (there are no gradient steps).
+        lower, upper : ndarray of shape (n_features,), default=None
+            Domain bounds (unbounded when None).
+        can_increase, can_decrease : ndarray of bool, shape (n_features,), default=None
+            Mutability masks (all True when None).
         groups : sequence of Group, default=()
             One-hot groups among the columns.
+        epsilon : None
+            Unused: a sampled search has no path, hence no nascent counterfactual.
+        return_path : bool, default=False
+            Must be False (there is no path).
+        max_iter : int
+            Deprecated alias of ``max_steps``.
 
         Returns
         -------
-        result : BlackBoxResult
+        result : SearchResult
             Counterfactuals (the closest target-class point found, after the sparsity
             step; for rows where none was found, the candidate with the highest target
-            probability), with per-row convergence, iterations and target probability.
+            probability), with per-row convergence, iterations and target probability
+            (NumPy arrays).
         """
+        max_steps = renamed_max_iter(max_steps, max_iter, f"{type(self).__name__}.generate")
+        if return_path:
+            raise ValueError(f"return_path=True is only available for gradient-based "
+                             f"generators, not {type(self).__name__}.")
         if not hasattr(self, "scale_"):
             raise RuntimeError("GrowingSpheresGenerator needs to be fitted "
                                "(generator.fit(X)) before it can search.")
-        x = np.asarray(x, dtype=np.float64)
+        # A probability function is used as it is; any model is asked through its adapter.
+        predict_proba = (model if callable(model) and not isinstance(model, nn.Module)
+                         else resolve_model(model).proba)
+        x = np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float64)
+        target = np.asarray(target.detach().cpu() if torch.is_tensor(target) else target)
         n, d = x.shape
-        out = BlackBoxResult(x.copy(), np.zeros(n, dtype=bool), np.zeros(n, dtype=int),
-                             np.zeros(n))
+        lower = np.full(d, -np.inf) if lower is None else lower
+        upper = np.full(d, np.inf) if upper is None else upper
+        ones = np.ones(d, dtype=bool)
+        can_increase = ones if can_increase is None else can_increase
+        can_decrease = ones if can_decrease is None else can_decrease
+        out = SearchResult(x.copy(), np.zeros(n, dtype=bool), np.zeros(n, dtype=int),
+                           np.zeros(n))
         if n == 0:
             return out
         seed = int(check_random_state(self.random_state).randint(SEED_MAX))
@@ -248,7 +172,7 @@ class GrowingSpheresGenerator(BaseBlackBoxGenerator):
         chunk = max(1, int(4_000_000 // max(1, self.n_candidates * d)))
         for start in range(0, n, chunk):
             sl = slice(start, start + chunk)
-            res = plan.run(predict_proba, x[sl], target[sl], max_iter, decision_threshold)
+            res = plan.run(predict_proba, x[sl], target[sl], max_steps, decision_threshold)
             for name in ("counterfactuals", "converged", "n_iter", "target_proba"):
                 getattr(out, name)[sl] = getattr(res, name)
         return out
@@ -328,11 +252,11 @@ class _Plan:
             cand[:, :, g.columns] = onehot[:, :, 1:] if g.implicit else onehot
         return np.clip(cand, low[:, None, :], high[:, None, :])
 
-    def run(self, predict_proba, x, target, max_iter, tau):
+    def run(self, predict_proba, x, target, max_steps, tau):
         gen = self.gen
         m, d = x.shape
         rows = np.arange(m)
-        low, high = _row_bounds(x, self.lower, self.upper, self.can_inc, self.can_dec)
+        low, high = row_bounds(x, self.lower, self.upper, self.can_inc, self.can_dec)
         p0 = predict_proba(x)[rows, target]
         best = x.copy()
         best_p = p0.copy()
@@ -344,7 +268,7 @@ class _Plan:
         a0 = np.zeros(m)
         shrinking = np.ones(m, dtype=bool)
         halvings = np.zeros(m, dtype=int)
-        for it in range(max_iter):
+        for it in range(max_steps):
             act = np.flatnonzero(~done)
             if act.size == 0:
                 break
@@ -386,7 +310,7 @@ class _Plan:
             a0[act[grow & ~has]] += eta[act[grow & ~has]]
         if gen.sparse:
             best, best_p = self._sparsify(predict_proba, x, best, best_p, target, found, tau)
-        return BlackBoxResult(best, found, n_iter, best_p)
+        return SearchResult(best, found, n_iter, best_p)
 
     def _sparsify(self, predict_proba, x, best, best_p, target, found, tau):
         """Reset changed units to the factual, smallest change first, while still valid."""

@@ -1,14 +1,30 @@
-"""The batched counterfactual search engine."""
+"""The generators package: the generate protocol, the batched engine and the registry."""
+
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.ensemble import RandomForestClassifier
 from torch import nn
 
 from sklearn_ct import ECCoGenerator, GenericGenerator, ecco_energy_weight, search_counterfactuals
 from sklearn_ct._constraints import direction_masks
+from sklearn_ct._model import resolve_model
+from sklearn_ct.generators import (
+    GENERATORS,
+    BaseBlackBoxGenerator,
+    BaseGenerator,
+    GrowingSpheresGenerator,
+    REVISEGenerator,
+    SearchResult,
+    check_generator,
+)
 
 
 def _linear(weight, bias):
@@ -36,7 +52,7 @@ def test_first_step_matches_hand_gradient():
     grad = (p - np.array([0.0, 1.0])) @ W
     res = search_counterfactuals(
         _linear(W, b), torch.tensor(x, dtype=torch.float32), torch.tensor([1]),
-        GenericGenerator(lambda_cost=0.5), max_iter=1, decision_threshold=0.99, step_size=0.1,
+        GenericGenerator(lambda_cost=0.5), max_steps=1, decision_threshold=0.99, step_size=0.1,
     )
     np.testing.assert_allclose(res.counterfactuals.numpy()[0], x[0] - 0.1 * grad, atol=1e-6)
     assert res.n_iter.item() == 1
@@ -48,7 +64,7 @@ def test_l1_cost_gradient_after_first_step():
     x = torch.zeros(1, 2)
     gen = GenericGenerator(lambda_cost=0.2)
     res = search_counterfactuals(_linear(W, [0.0, 0.0]), x, torch.tensor([1]), gen,
-                                 max_iter=2, decision_threshold=0.999, step_size=0.1)
+                                 max_steps=2, decision_threshold=0.999, step_size=0.1)
     # step 1: p1 = 0.5 -> x1 = 0.1 * 0.5 = 0.05; step 2: p1 = sigmoid(0.05)
     x1 = 0.05
     p1 = 1 / (1 + np.exp(-x1))
@@ -62,7 +78,7 @@ def test_rows_stop_at_threshold_and_report_probability():
     x = torch.randn(64, 4)
     target = torch.randint(0, 3, (64,))
     res = search_counterfactuals(module, x, target, GenericGenerator(lambda_cost=0.0),
-                                 max_iter=200, decision_threshold=0.7, step_size=0.2,
+                                 max_steps=200, decision_threshold=0.7, step_size=0.2,
                                  return_path=True)
     with torch.no_grad():
         p = torch.softmax(module(res.counterfactuals), 1).gather(1, target[:, None])[:, 0]
@@ -82,7 +98,7 @@ def test_factual_already_at_target_is_converged_with_zero_steps():
     W = np.array([[0.0, 0.0], [1.0, 0.0]])
     x = torch.tensor([[5.0, 1.0], [-5.0, 1.0]])
     res = search_counterfactuals(_linear(W, [0.0, 0.0]), x, torch.tensor([1, 1]),
-                                 GenericGenerator(), max_iter=5, decision_threshold=0.9)
+                                 GenericGenerator(), max_steps=5, decision_threshold=0.9)
     assert res.converged.tolist() == [True, False]
     assert res.n_iter.tolist() == [0, 5]
     assert torch.equal(res.counterfactuals[0], x[0])
@@ -93,7 +109,7 @@ def test_batch_does_not_couple_rows(generator):
     module = _mlp(seed=1)
     x = torch.randn(40, 4)
     target = torch.randint(0, 3, (40,))
-    kw = dict(max_iter=40, decision_threshold=0.8, step_size=0.1, epsilon=0.3)
+    kw = dict(max_steps=40, decision_threshold=0.8, step_size=0.1, epsilon=0.3)
     batch = search_counterfactuals(module, x, target, generator, **kw)
     for i in range(0, 40, 7):
         single = search_counterfactuals(module, x[i:i + 1], target[i:i + 1], generator, **kw)
@@ -108,7 +124,7 @@ def test_nascent_is_last_path_iterate_inside_epsilon_ball():
     x = torch.randn(50, 4)
     target = torch.randint(0, 3, (50,))
     eps = 0.25
-    res = search_counterfactuals(module, x, target, ECCoGenerator(), max_iter=30,
+    res = search_counterfactuals(module, x, target, ECCoGenerator(), max_steps=30,
                                  decision_threshold=0.9, step_size=0.1, epsilon=eps,
                                  return_path=True)
     dist = (res.path - x[None]).abs().amax(dim=2)  # (T+1, n)
@@ -157,7 +173,7 @@ def test_constraints_hold_for_every_row(dirs, seed, low, high, use_ecco):
     lower = torch.full((4,), low)
     upper = torch.full((4,), high)
     generator = ECCoGenerator() if use_ecco else GenericGenerator(lambda_cost=0.01)
-    res = search_counterfactuals(module, x, target, generator, max_iter=25,
+    res = search_counterfactuals(module, x, target, generator, max_steps=25,
                                  decision_threshold=0.95, step_size=0.5, lower=lower,
                                  upper=upper, can_increase=inc, can_decrease=dec, epsilon=0.3,
                                  return_path=True)
@@ -211,7 +227,7 @@ def test_latent_search_reports_the_bounded_point_it_returns():
         start_class = module(torch.clamp(x + 1.0, lower, upper)).argmax(1)
     # half the rows already reach their target at the (bounded, decoded) starting point
     target = torch.where(torch.arange(60) < 30, start_class, 1 - start_class)
-    res = search_counterfactuals(module, x, target, _ShiftedLatent(), max_iter=20,
+    res = search_counterfactuals(module, x, target, _ShiftedLatent(), max_steps=20,
                                  decision_threshold=0.5, step_size=0.2, lower=lower,
                                  upper=upper)
     cf = res.counterfactuals
@@ -224,3 +240,125 @@ def test_latent_search_reports_the_bounded_point_it_returns():
     start = res.n_iter == 0
     assert start.any()
     torch.testing.assert_close(cf[start], torch.clamp(x[start] + 1.0, lower, upper))
+
+
+# -- the generate protocol ------------------------------------------------------------------
+
+
+def test_generate_with_tensors_is_the_engine():
+    module, x = _mlp(), torch.randn(40, 4)
+    target = torch.randint(0, 3, (40,))
+    gen = ECCoGenerator()
+    kw = dict(max_steps=15, decision_threshold=0.6, step_size=0.2, epsilon=0.3)
+    a = gen.generate(module, x, target, **kw)
+    b = search_counterfactuals(module, x, target, gen, **kw)
+    for name in ("counterfactuals", "converged", "n_iter", "target_proba", "nascent"):
+        assert torch.equal(getattr(a, name), getattr(b, name))
+
+
+def test_generate_with_arrays_searches_in_float64_and_keeps_unchanged_features():
+    module = _mlp()
+    x = np.random.default_rng(0).normal(size=(30, 4))
+    target = np.arange(30) % 3
+    can = np.array([True, True, True, False])  # the last feature is immutable
+    res = GenericGenerator().generate(module, x, target, max_steps=20, can_increase=can,
+                                      can_decrease=can, return_path=True)
+    assert isinstance(res.counterfactuals, np.ndarray)
+    assert res.counterfactuals.dtype == np.float64
+    assert np.array_equal(res.counterfactuals[:, 3], x[:, 3])  # exactly, not to round-off
+    assert res.path.shape == (21, 30, 4)
+    # The same search on the model's float64 copy, through the engine.
+    module64, dtype = resolve_model(module).search_module()
+    assert dtype == torch.float64
+    ref = search_counterfactuals(module64, torch.as_tensor(x), torch.as_tensor(target),
+                                 GenericGenerator(), max_steps=20,
+                                 can_increase=torch.as_tensor(can),
+                                 can_decrease=torch.as_tensor(can))
+    np.testing.assert_array_equal(res.n_iter, ref.n_iter.numpy())
+    np.testing.assert_allclose(res.counterfactuals, ref.counterfactuals.numpy(), atol=1e-12)
+
+
+def test_black_box_generate_takes_a_model_or_a_probability_function():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    forest = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)
+    gen = GrowingSpheresGenerator(random_state=0).fit(X)
+    target = 1 - forest.predict(X[:10])
+    a = gen.generate(forest, X[:10], target, max_steps=20)
+    b = gen.generate(forest.predict_proba, X[:10], target, max_steps=20)
+    assert isinstance(a, SearchResult) and a.nascent is None and a.path is None
+    np.testing.assert_array_equal(a.counterfactuals, b.counterfactuals)
+    assert a.converged.all()
+    with pytest.raises(ValueError, match="return_path"):
+        gen.generate(forest, X[:2], target[:2], return_path=True)
+
+
+def test_one_base_class_for_every_generator():
+    for cls in GENERATORS.values():
+        assert issubclass(cls, BaseGenerator)
+    assert issubclass(GrowingSpheresGenerator, BaseBlackBoxGenerator)
+    assert not GrowingSpheresGenerator.requires_gradients
+    assert REVISEGenerator.requires_gradients and REVISEGenerator.latent_space
+
+
+def test_a_new_generator_is_one_class():
+    # A subclass that only defines a penalty runs on the engine, through generate.
+    class Nearest(BaseGenerator):
+        def penalty(self, logits, target, x_cf, x, t, max_steps):
+            return (x_cf - x).square().sum(dim=1)
+
+    module, x = _mlp(), torch.randn(8, 4)
+    res = Nearest().fit(x.numpy()).generate(module, x, torch.zeros(8, dtype=torch.long),
+                                            max_steps=5)
+    assert res.counterfactuals.shape == x.shape
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+
+def test_check_generator_resolves_names_and_instances():
+    assert isinstance(check_generator(None), ECCoGenerator)
+    assert isinstance(check_generator("Generic"), GenericGenerator)
+    gen = GenericGenerator(lambda_cost=0.5)
+    resolved = check_generator(gen)
+    assert resolved is not gen and resolved.lambda_cost == 0.5
+    # Unseeded generators follow the caller's seed; seeded ones keep theirs.
+    assert check_generator("revise", random_state=3).random_state == 3
+    assert check_generator(REVISEGenerator(random_state=1), random_state=3).random_state == 1
+    with pytest.raises(ValueError, match="Unknown generator 'dice'"):
+        check_generator("dice")
+
+
+def test_training_accepts_gradient_generators_only():
+    assert isinstance(check_generator("revise", gradient_only=True), REVISEGenerator)
+    with pytest.raises(ValueError, match="expected one of \\['ecco', 'generic', 'revise'\\]"):
+        check_generator("growing_spheres", gradient_only=True)
+    with pytest.raises(ValueError, match="does not search along gradients"):
+        check_generator(GrowingSpheresGenerator(), gradient_only=True)
+
+
+# -- deprecations ---------------------------------------------------------------------------
+
+
+def test_max_iter_is_a_deprecated_alias_of_max_steps():
+    module, x = _mlp(), torch.randn(5, 4)
+    target = torch.zeros(5, dtype=torch.long)
+    new = search_counterfactuals(module, x, target, GenericGenerator(), max_steps=3,
+                                 decision_threshold=0.999)
+    with pytest.warns(FutureWarning, match="renamed 'max_steps'"):
+        old = search_counterfactuals(module, x, target, GenericGenerator(), max_iter=3,
+                                     decision_threshold=0.999)
+    assert torch.equal(new.counterfactuals, old.counterfactuals)
+    with pytest.warns(FutureWarning, match="renamed 'max_steps'"):
+        assert ecco_energy_weight(2, max_iter=30) == ecco_energy_weight(2, 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GenericGenerator().generate(module, x, target, max_steps=3)
+
+
+def test_black_box_result_is_a_deprecated_alias():
+    import sklearn_ct.explainers as explainers
+
+    with pytest.warns(FutureWarning, match="SearchResult"):
+        assert explainers.BlackBoxResult is SearchResult

@@ -11,8 +11,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from .._generators import GenericGenerator
 from .._utils import SEED_MAX
+from ._generic import GenericGenerator
 
 
 class VAE(nn.Module):
@@ -165,7 +165,7 @@ class REVISEGenerator(GenericGenerator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_ct.explainers import REVISEGenerator
+    >>> from sklearn_ct.generators import REVISEGenerator
     >>> X = np.random.RandomState(0).normal(size=(200, 2))
     >>> gen = REVISEGenerator(max_epochs=5, random_state=0).fit(X)
     >>> gen.vae_.mu.out_features
@@ -197,26 +197,9 @@ class REVISEGenerator(GenericGenerator):
     # GenericGenerator's distance machinery reads ``distance``; REVISE uses plain L1.
     distance = "l1"
 
-    def fit(self, X, y=None):
-        """Fit the VAE on training data (model space).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : ndarray of shape (n_samples,), default=None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted generator.
-        """
-        self._validate_params()
+    def _fit(self, X, y):
+        # The VAE, on standardised training data (model space).
         X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[0] < 1:
-            raise ValueError(f"REVISEGenerator.fit needs a non-empty 2-d array; got shape "
-                             f"{X.shape}.")
         n, d = X.shape
         latent = self.latent_dim or (2 if d <= 2 else 4)
         hidden = self.hidden_size or (16 if d <= 2 else 32)
@@ -248,7 +231,6 @@ class REVISEGenerator(GenericGenerator):
             p.requires_grad_(False)
         self.vae_ = vae
         self._tensors = {}
-        return self
 
     def _standardisation(self, like):
         key = (like.device, like.dtype)

@@ -1,0 +1,557 @@
+"""The generator protocol, and the batched gradient engine that implements it.
+
+A generator is a small configuration object (a scikit-learn ``BaseEstimator``, so its
+parameters appear as ``generator__<param>`` in grid searches). Every generator answers one
+call, :meth:`BaseGenerator.generate`: counterfactuals for a batch of factuals towards given
+target classes, under domain bounds and mutability constraints, within a budget of search
+steps. Training (:class:`~sklearn_ct.callbacks.CounterfactualGeneration`) and the explainer
+(:class:`~sklearn_ct.explainers.CounterfactualExplainer`) only ever make that call.
+
+*Gradient* generators (the default) implement it with one engine,
+:func:`search_counterfactuals`, and only define what the engine asks them for:
+
+* the per-row objective at the current iterate (:meth:`BaseGenerator.objective`, i.e. the
+  class loss plus :meth:`BaseGenerator.penalty`);
+* the search state and how to decode it into feature space (:meth:`BaseGenerator.init_state`,
+  :meth:`BaseGenerator.decode`), the identity for feature-space generators, which lets
+  latent-space generators (REVISE) share the engine;
+* data-dependent state learnt from training data (:meth:`BaseGenerator.fit`).
+
+*Black-box* generators (:class:`BaseBlackBoxGenerator`) override :meth:`~BaseGenerator.generate`
+with a search of their own that only asks the model for probabilities.
+
+The engine searches all rows together as one tensor. Each row stops as soon as the model's
+softmax probability of its target reaches the decision threshold ``tau`` (or after
+``max_steps`` steps); stopped rows are dropped from the active set, so converged rows cost
+nothing. Per step, for the active rows (reference semantics, spec section 2.1):
+
+1. ``delta = -step_size * grad`` of the generator's per-row objective (NaN -> 0);
+2. for feature-space generators, ``delta`` is masked per mutability direction
+   (``increase``: max(delta, 0), ``decrease``: min(delta, 0), ``none``: 0);
+3. the new iterate is clamped to per-row bounds that combine the domain with mutability
+   relative to the factual (:func:`sklearn_ct._constraints.row_bounds`), so the
+   constraints hold exactly after every step, also for latent-space generators;
+4. the *nascent* counterfactual (the last iterate within an L-inf ball of radius
+   ``epsilon`` around the factual; CT's adversarial example) is updated in place, so the
+   path is never stored unless asked for.
+
+Objectives are per row and summed over the batch before differentiation, so every row's
+gradient depends on that row alone: a batch never couples its rows.
+"""
+
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils.validation import validate_data
+from torch import nn
+
+from .._constraints import row_bounds
+from .._model import resolve_model
+from .._utils import DEPRECATED, eval_mode, renamed_max_iter
+
+
+@dataclass
+class SearchResult:
+    """Outcome of a counterfactual search, one entry per row.
+
+    Tensors on the search device when the factuals were tensors, NumPy arrays when they
+    were arrays (see :meth:`BaseGenerator.generate`).
+
+    Parameters
+    ----------
+    counterfactuals : torch.Tensor or ndarray of shape (n, n_features)
+        Final iterates.
+    converged : torch.Tensor or ndarray of bool, shape (n,)
+        Whether the target probability reached the threshold (at the final iterate).
+    n_iter : torch.Tensor or ndarray of int, shape (n,)
+        Steps taken per row.
+    target_proba : torch.Tensor or ndarray of shape (n,)
+        Probability of the target at the final iterate.
+    nascent : torch.Tensor or ndarray of shape (n, n_features) or None
+        Last iterate with ``||x' - x||_inf <= epsilon`` (the factual itself if the first
+        step already leaves the ball); ``None`` when no ``epsilon`` was given or the
+        generator does not follow a path.
+    path : torch.Tensor or ndarray of shape (max_steps + 1, n, n_features) or None
+        All iterates (rows that stopped repeat their final value); only when requested.
+    """
+
+    counterfactuals: object
+    converged: object
+    n_iter: object
+    target_proba: object
+    nascent: object = None
+    path: object = None
+
+
+class BaseGenerator(BaseEstimator):
+    """Base class of counterfactual generators.
+
+    Every generator implements :meth:`generate`. Gradient generators inherit it, which
+    runs the batched engine :func:`search_counterfactuals`, and implement :meth:`penalty`
+    (and, in a latent space, :meth:`init_state` and :meth:`decode`); the class loss
+    (cross-entropy of the model's logits towards the target) is common to all of them.
+    Black-box generators derive from :class:`BaseBlackBoxGenerator` instead.
+
+    Data-dependent state is learnt by :meth:`fit` (through :meth:`_fit`); attributes set
+    there end with an underscore, as for estimators.
+    """
+
+    #: Whether the generator needs the model's gradients (a differentiable model).
+    requires_gradients = True
+    #: Whether the search state lives in a latent space (then mutability is enforced by
+    #: projection in feature space rather than by masking the step).
+    latent_space = False
+    #: Whether one-hot columns are searched as continuous values (snapped to a category
+    #: afterwards, when the explainer searches rows that the snapping invalidated again).
+    continuous_categories = True
+
+    _parameter_constraints = {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn data-dependent state from training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data in model space.
+        y : array-like of shape (n_samples,), default=None
+            Encoded labels (ignored by most generators).
+
+        Returns
+        -------
+        self : object
+            Fitted generator.
+        """
+        X = validate_data(self, X, dtype=(np.float64, np.float32))
+        self._fit(X, y)
+        return self
+
+    def _fit(self, X, y):
+        """Learn state from validated training data (nothing by default)."""
+
+    def generate(self, model, x, target, *, max_steps=30, decision_threshold=0.5,
+                 step_size=0.1, lower=None, upper=None, can_increase=None,
+                 can_decrease=None, groups=(), epsilon=None, return_path=False,
+                 max_iter=DEPRECATED):
+        """Search counterfactuals for a batch of factuals.
+
+        Gradient generators run :func:`search_counterfactuals`. Tensors in give tensors
+        out: the search runs on ``model`` as given (a logits module), on the device and
+        in the precision of ``x``, as training does. Arrays in give arrays out: ``model``
+        may be anything :func:`~sklearn_ct._model.resolve_model` accepts, and the search
+        runs in its search precision (float64 on CPU); changes are added to the float64
+        factuals, so features the search did not move are returned exactly.
+
+        Parameters
+        ----------
+        model : torch.nn.Module, estimator or ModelAdapter
+            The model: a module returning logits, or any model that
+            :func:`~sklearn_ct._model.resolve_model` accepts.
+        x : torch.Tensor or ndarray of shape (n, n_features)
+            Factuals, in the model's input space.
+        target : torch.Tensor or ndarray of int, shape (n,)
+            Target class index per row.
+        max_steps : int, default=30
+            Maximum number of search steps ``T`` per row.
+        decision_threshold : float, default=0.5
+            A row stops once its target probability reaches this value ``tau``.
+        step_size : float, default=0.1
+            Step size of gradient generators.
+        lower, upper : tensor or ndarray of shape (n_features,), default=None
+            Domain bounds (unbounded when None).
+        can_increase, can_decrease : tensor or ndarray of bool, shape (n_features,), \
+default=None
+            Mutability masks (all True when None); every returned point respects them.
+        groups : sequence of Group, default=()
+            One-hot groups among the columns (gradient generators search them as
+            continuous values in ``[0, 1]``).
+        epsilon : float, default=None
+            Radius of the L-inf ball of the nascent counterfactual; None skips it.
+        return_path : bool, default=False
+            Also return every iterate.
+        max_iter : int
+            Deprecated alias of ``max_steps``.
+
+        Returns
+        -------
+        result : SearchResult
+        """
+        max_steps = renamed_max_iter(max_steps, max_iter, f"{type(self).__name__}.generate")
+        kwargs = dict(max_steps=max_steps, decision_threshold=decision_threshold,
+                      step_size=step_size, epsilon=epsilon, return_path=return_path)
+        if isinstance(model, nn.Module) and torch.is_tensor(x):
+            return search_counterfactuals(model, x, target, self, lower=lower, upper=upper,
+                                          can_increase=can_increase,
+                                          can_decrease=can_decrease, **kwargs)
+        model = resolve_model(model)
+        module, dtype = model.search_module()
+        device = model.device
+
+        def tensor(a, dt=dtype):
+            if a is None:
+                return None
+            return torch.as_tensor(np.ascontiguousarray(a), dtype=dt, device=device)
+
+        x = np.asarray(x, dtype=np.float64)
+        xt = tensor(x)
+        res = search_counterfactuals(
+            module, xt, tensor(target, torch.long), self, lower=tensor(lower),
+            upper=tensor(upper), can_increase=tensor(can_increase, torch.bool),
+            can_decrease=tensor(can_decrease, torch.bool), **kwargs)
+
+        def changed(points, base):
+            # The change (exactly zero for untouched features) on top of the float64
+            # factual, so that float32 round-off never leaks into unchanged features.
+            return None if points is None else base + (points - xt).double().cpu().numpy()
+
+        return SearchResult(
+            counterfactuals=changed(res.counterfactuals, x),
+            converged=res.converged.cpu().numpy(),
+            n_iter=res.n_iter.cpu().numpy(),
+            target_proba=res.target_proba.double().cpu().numpy(),
+            nascent=changed(res.nascent, x),
+            path=changed(res.path, x[None]),
+        )
+
+    def init_state(self, x):
+        """Search state for factuals ``x`` (identity for feature-space generators).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            Factuals.
+
+        Returns
+        -------
+        state : torch.Tensor of shape (n, n_state)
+            Initial search state.
+        """
+        return x.clone()
+
+    def decode(self, state):
+        """Map a search state to feature space (identity for feature-space generators).
+
+        Parameters
+        ----------
+        state : torch.Tensor of shape (n, n_state)
+            Search state.
+
+        Returns
+        -------
+        x_cf : torch.Tensor of shape (n, n_features)
+            Counterfactuals in feature space.
+        """
+        return state
+
+    def objective(self, logits, target, x_cf, x, t, max_steps):
+        """Per-row objective: class loss towards ``target`` plus :meth:`penalty`.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n, n_classes)
+            Model logits at the current counterfactuals.
+        target : torch.Tensor of int64, shape (n,)
+            Target class indices.
+        x_cf : torch.Tensor of shape (n, n_features)
+            Current counterfactuals (feature space).
+        x : torch.Tensor of shape (n, n_features)
+            Factuals.
+        t : int
+            Number of search steps taken so far.
+        max_steps : int
+            Search budget ``T``.
+
+        Returns
+        -------
+        loss : torch.Tensor of shape (n,)
+        """
+        loss = F.cross_entropy(logits, target, reduction="none")
+        return loss + self.penalty(logits, target, x_cf, x, t, max_steps)
+
+    def penalty(self, logits, target, x_cf, x, t, max_steps):
+        """Per-row penalty added to the class loss (zero by default).
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n, n_classes)
+            Model logits at the current counterfactuals.
+        target : torch.Tensor of int64, shape (n,)
+            Target class indices.
+        x_cf : torch.Tensor of shape (n, n_features)
+            Current counterfactuals.
+        x : torch.Tensor of shape (n, n_features)
+            Factuals.
+        t : int
+            Number of search steps taken so far.
+        max_steps : int
+            Search budget ``T``.
+
+        Returns
+        -------
+        penalty : torch.Tensor of shape (n,)
+            Per-row penalty.
+        """
+        return torch.zeros(x.shape[0], dtype=x_cf.dtype, device=x_cf.device)
+
+
+class BaseBlackBoxGenerator(BaseGenerator):
+    """Base class of generators that need only the model's probabilities.
+
+    A black-box generator runs its own (vectorised) search in :meth:`generate`, asking
+    the model only for class probabilities, so it explains any classifier, including
+    non-differentiable ones such as random forests. It cannot train a
+    :class:`~sklearn_ct.CTClassifier`, whose objective needs the nascent counterfactuals
+    of a gradient path.
+    """
+
+    requires_gradients = False
+    continuous_categories = False
+
+    def generate(self, model, x, target, **kwargs):  # pragma: no cover - abstract
+        """Search counterfactuals for a batch of factuals (to be implemented).
+
+        Parameters
+        ----------
+        model : estimator, ModelAdapter or callable
+            The model; see :meth:`BaseGenerator.generate`.
+        x : ndarray of shape (n, n_features)
+            Factuals (model space).
+        target : ndarray of int, shape (n,)
+            Target class indices.
+        **kwargs : dict
+            The keyword arguments of :meth:`BaseGenerator.generate`.
+
+        Returns
+        -------
+        result : SearchResult
+            Counterfactuals and per-row diagnostics (NumPy arrays).
+        """
+        raise NotImplementedError
+
+
+def _mask_step(delta, can_increase, can_decrease):
+    # Gradient masking per direction, as in the reference: a feature that may only increase
+    # keeps only positive steps, so its path is monotone (not just its end point).
+    return torch.where(
+        delta > 0, delta * can_increase.to(delta.dtype), delta * can_decrease.to(delta.dtype)
+    )
+
+
+def search_counterfactuals(
+    module,
+    x,
+    target,
+    generator,
+    *,
+    max_steps=30,
+    decision_threshold=0.5,
+    step_size=0.1,
+    lower=None,
+    upper=None,
+    can_increase=None,
+    can_decrease=None,
+    epsilon=None,
+    return_path=False,
+    max_iter=DEPRECATED,
+):
+    """Search counterfactuals for a batch of factuals with one batched gradient descent.
+
+    The engine of every gradient generator (see :meth:`BaseGenerator.generate`).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Differentiable model returning logits of shape (n, n_classes). It is put in
+        eval mode for the search and restored afterwards; its parameters receive no
+        gradient.
+    x : torch.Tensor of shape (n, n_features)
+        Factuals (float tensor on the model's device).
+    target : torch.Tensor of int64, shape (n,)
+        Target class index per row.
+    generator : BaseGenerator
+        Objective of the search.
+    max_steps : int, default=30
+        Maximum number of steps ``T``.
+    decision_threshold : float, default=0.5
+        A row stops once its target probability reaches this value ``tau``.
+    step_size : float, default=0.1
+        Gradient-descent step size (the reference's ``Descent(0.1)``).
+    lower, upper : torch.Tensor of shape (n_features,), default=None
+        Domain bounds (unbounded when None).
+    can_increase, can_decrease : torch.Tensor of bool, shape (n_features,), default=None
+        Mutability masks (all True when None).
+    epsilon : float, default=None
+        Radius of the L-inf ball for the nascent counterfactual; None skips tracking.
+    return_path : bool, default=False
+        Also return every iterate (memory ``O(max_steps * n * n_features)``).
+    max_iter : int
+        Deprecated alias of ``max_steps``.
+
+    Returns
+    -------
+    result : SearchResult
+    """
+    max_steps = renamed_max_iter(max_steps, max_iter, "search_counterfactuals")
+    x = x.detach()
+    n, d = x.shape
+    device, dtype = x.device, x.dtype
+    target = target.to(device=device, dtype=torch.long)
+    ones = torch.ones(d, dtype=torch.bool, device=device)
+    can_increase = ones if can_increase is None else can_increase.to(device)
+    can_decrease = ones if can_decrease is None else can_decrease.to(device)
+    inf = torch.full((d,), float("inf"), dtype=dtype, device=device)
+    lower = -inf if lower is None else lower.to(device=device, dtype=dtype).contiguous()
+    upper = inf if upper is None else upper.to(device=device, dtype=dtype).contiguous()
+    free = bool((can_increase & can_decrease).all())
+    mask_steps = not generator.latent_space and not free
+    if free:
+        # Without mutability constraints the bounds are the same for every row: clamp
+        # against the (d,) domain (broadcast), or not at all for an unbounded domain.
+        low, high = lower, upper
+        per_row_bounds = False
+        bounded = bool(torch.isfinite(lower).any() or torch.isfinite(upper).any())
+    else:
+        low, high = row_bounds(x, lower, upper, can_increase, can_decrease)
+        per_row_bounds = bounded = True
+
+    state = generator.init_state(x).detach()
+    # Results for all rows: a row's entries are written once, when it stops.
+    x_cf = x.clone()
+    n_iter = torch.zeros(n, dtype=torch.long, device=device)
+    converged = torch.zeros(n, dtype=torch.bool, device=device)
+    proba = torch.zeros(n, dtype=dtype, device=device)
+    nascent = x.clone() if epsilon is not None else None
+    path = [x_cf.clone()] if return_path else None
+
+    # Working copies of the rows still in the search (``rows`` are their indices). A row
+    # that stops is written back at once and marked in ``stopped``; it stays in the
+    # working copies, ignored, until enough rows have stopped to make re-gathering the
+    # copies worthwhile. Rows never interact (per-row objectives, eval mode), so the
+    # ignored rows change nothing for the others, and a step in which no row stops
+    # costs no indexing at all.
+    rows = torch.arange(n, device=device)
+    s_act, x_act, t_act, cf_act = state, x, target, x
+    low_act, high_act = low, high
+    if generator.latent_space:
+        # A latent search evaluates, and returns, decoded points within the bounds; the
+        # decoder need not reproduce the factual, so a row that stops at step 0 returns
+        # its bounded decoded point, not the factual.
+        with torch.no_grad():
+            cf_act = generator.decode(state)
+            if bounded:
+                cf_act = torch.clamp(cf_act, low, high)
+    nascent_act = x.clone() if epsilon is not None else None
+    stopped, n_stopped = None, 0
+    # The working copies are updated in place once they are the search's own tensors
+    # (not the caller's factuals or the generator's initial state): large searches are
+    # dominated by memory traffic, and fresh (n, d) temporaries cost page faults.
+    owned = False
+    buffer = torch.empty_like(x) if epsilon is not None else None
+
+    def _finish(sel, p, done, t):
+        # Write back the working rows ``sel`` (bool mask, None for all) that stop after
+        # ``t`` steps.
+        if sel is None:
+            idx, p_sel, done_sel, cf_sel = rows, p, done, cf_act
+            nascent_sel = nascent_act
+        else:
+            where = sel.nonzero().squeeze(1)
+            idx, p_sel, done_sel, cf_sel = rows[where], p[where], done[where], cf_act[where]
+            nascent_sel = None if nascent_act is None else nascent_act[where]
+        proba[idx] = p_sel
+        converged[idx] = done_sel
+        n_iter[idx] = t
+        x_cf[idx] = cf_sel
+        if nascent is not None:
+            nascent[idx] = nascent_sel
+
+    with eval_mode(module):
+        for t in range(max_steps + 1):
+            if rows.numel() == n_stopped:
+                break
+            last = t == max_steps
+            s = s_act.detach().requires_grad_(not last)
+            with torch.set_grad_enabled(not last):
+                xa = generator.decode(s)
+                if generator.latent_space and bounded:
+                    # Judge convergence on the bounded point that is returned, not on the
+                    # raw decoded one.
+                    xa = torch.clamp(xa, low_act, high_act)
+                logits = module(xa)
+            with torch.no_grad():
+                p = F.softmax(logits, dim=1).gather(1, t_act.unsqueeze(1)).squeeze(1)
+                done = p >= decision_threshold
+                if stopped is not None:
+                    done &= ~stopped
+            n_done = int(done.sum())
+            if last or n_done + n_stopped == rows.numel():
+                _finish(None if stopped is None else ~stopped, p, done, t)
+                break
+            if n_done:
+                _finish(done, p, done, t)
+                stopped = done if stopped is None else stopped | done
+                n_stopped += n_done
+            loss = generator.objective(logits, t_act, xa, x_act, t, max_steps)
+            # Summing per-row objectives gives every row the gradient of its own
+            # objective: rows never interact, whatever the batch size.
+            (grad,) = torch.autograd.grad(loss.sum(), s)
+            s_old = s.detach()
+            if n_stopped and 8 * n_stopped >= rows.numel():
+                keep = ~stopped
+                rows, grad, s_old, x_act, t_act = (
+                    rows[keep], grad[keep], s_old[keep], x_act[keep], t_act[keep]
+                )
+                if per_row_bounds:
+                    low_act, high_act = low_act[keep], high_act[keep]
+                if nascent_act is not None:
+                    nascent_act = nascent_act[keep]
+                stopped, n_stopped = None, 0
+                owned = True
+            # delta = nan_to_num(-step_size * grad), computed in the gradient's memory
+            # (autograd returns a fresh tensor; an expanded one is copied first).
+            delta = grad if grad.is_contiguous() else grad.contiguous()
+            delta = delta.mul_(-step_size).nan_to_num_(nan=0.0)
+            if mask_steps:
+                delta = _mask_step(delta, can_increase, can_decrease)
+            new_state = s_old.add_(delta) if owned else s_old + delta
+            owned = True
+            new_x = generator.decode(new_state).detach()
+            if bounded:
+                if generator.latent_space:
+                    new_x = torch.clamp(new_x, low_act, high_act)
+                else:  # new_x is the search's own iterate
+                    new_x = new_x.clamp_(low_act, high_act)
+            s_act = new_state if generator.latent_space else new_x
+            cf_act = new_x
+            if nascent_act is not None:
+                diff = torch.sub(new_x, x_act, out=buffer[: new_x.shape[0]])
+                inside = (diff.abs_().amax(dim=1) <= epsilon).nonzero().squeeze(1)
+                if inside.numel() == new_x.shape[0]:
+                    nascent_act.copy_(new_x)
+                elif inside.numel():
+                    nascent_act.index_copy_(0, inside, new_x.index_select(0, inside))
+            if path is not None:
+                snapshot = x_cf.clone()
+                running = ~stopped if stopped is not None else slice(None)
+                snapshot[rows[running]] = cf_act[running]
+                path.append(snapshot)
+
+    if path is not None:
+        while len(path) < max_steps + 1:
+            path.append(x_cf.clone())
+        path = torch.stack(path)
+    return SearchResult(
+        counterfactuals=x_cf,
+        converged=converged,
+        n_iter=n_iter,
+        target_proba=proba,
+        nascent=nascent,
+        path=path,
+    )
