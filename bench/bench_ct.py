@@ -38,7 +38,7 @@ def main():
 
     data = load_synthetic("linearly_separable", random_state=0)
     X, y = data.X_train[:3000], data.y_train[:3000]
-    params = dict(max_epochs=epochs, batch_size=30, n_counterfactuals=1000, max_iter=30,
+    params = dict(max_epochs=epochs, batch_size=30, n_counterfactuals=1000, max_steps=30,
                   lambda_reg=0.01, random_state=0)
     t_bl, bl = _time(lambda: CTClassifier(objective="vanilla", **params).fit(X, y))
     t_ct, ct = _time(lambda: CTClassifier(objective="full", **params).fit(X, y))
@@ -56,7 +56,7 @@ def main():
     x = torch.as_tensor(X[idx], dtype=torch.float32)
     target = torch.as_tensor(1 - bl.predict(X[idx]))
     gen = ECCoGenerator()
-    kw = dict(max_iter=50, decision_threshold=0.95, epsilon=0.3)
+    kw = dict(max_steps=50, decision_threshold=0.95, epsilon=0.3)
     t_batch, res = _time(lambda: search_counterfactuals(module, x, target, gen, **kw), repeat=3)
 
     def loop():

@@ -161,7 +161,7 @@ def main():
 
     clf, X_train, y_train, X_test = make_task()
     print(f"Model: CTClassifier(objective='vanilla'), {N_FEATURES} features, "
-          f"train accuracy {clf.score(X_train, y_train):.3f}; tau=0.5, max_iter=100.\n")
+          f"train accuracy {clf.score(X_train, y_train):.3f}; tau=0.5, max_steps=100.\n")
     ours = pd.DataFrame(bench_ours(clf, X_train, X_test))
     pd.set_option("display.width", 140)
     print("sklearn_ct explainers (explain() wall time; fit_s = explainer fit):")

@@ -37,9 +37,9 @@ import torch
 #: The reference's compute for the LS grid (spec 5.8): 34 CPUs x 64 min for 270 models.
 REF_CPU_S_PER_MODEL = 34 * 64 * 60 / 270
 
-LS_PARAMS = dict(batch_size=30, n_counterfactuals=1000, max_iter=30, decision_threshold=0.5,
+LS_PARAMS = dict(batch_size=30, n_counterfactuals=1000, max_steps=30, decision_threshold=0.5,
                  lambda_reg=0.01)
-ADULT_PARAMS = dict(batch_size=1000, n_counterfactuals=5000, max_iter=30,
+ADULT_PARAMS = dict(batch_size=1000, n_counterfactuals=5000, max_steps=30,
                     decision_threshold=0.75, lambda_reg=0.25)
 
 
@@ -105,7 +105,7 @@ def compare(name, X, y, params, epochs, repeat):
     )
     print(f"{name}: {X.shape[0]} rows x {X.shape[1]} features, {epochs} epochs, "
           f"batch {params['batch_size']}, {params['n_counterfactuals']} CEs/epoch, "
-          f"T={params['max_iter']}, tau={params['decision_threshold']}")
+          f"T={params["max_steps"]}, tau={params['decision_threshold']}")
     print(f"  {'':22s}{'wall s':>10s}{'CPU s':>10s}")
     print(f"  {'baseline fit':22s}{bl_wall:10.2f}{bl_cpu:10.2f}")
     print(f"  {'CT fit':22s}{ct_wall:10.2f}{ct_cpu:10.2f}   "
@@ -168,7 +168,7 @@ def _slope(xs, ts):
 
 
 def scaling(epochs, quick):
-    base = dict(batch_size=30, n_counterfactuals=500, max_iter=30, decision_threshold=0.5,
+    base = dict(batch_size=30, n_counterfactuals=500, max_steps=30, decision_threshold=0.5,
                 lambda_reg=0.01, max_epochs=epochs)
     grid = [1, 2, 4] if quick else [1, 2, 4, 8]
     sweeps = [
@@ -176,7 +176,7 @@ def scaling(epochs, quick):
         ("counterfactuals/epoch", [250 * k for k in grid],
          lambda v: (_synthetic(3000, 2), {"n_counterfactuals": v})),
         ("search budget T", [10 * k for k in grid],
-         lambda v: (_synthetic(3000, 2), {"max_iter": v, "decision_threshold": 0.999999})),
+         lambda v: (_synthetic(3000, 2), {"max_steps": v, "decision_threshold": 0.999999})),
         ("features", [4 * k ** 2 for k in grid], lambda v: (_synthetic(3000, v), {})),
     ]
     print(f"Scaling of the CT fit ({epochs} epochs per fit, batch 30, otherwise 3000 rows, "

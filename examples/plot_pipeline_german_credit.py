@@ -97,7 +97,7 @@ constraints = {"age": "none", "personal_status_sex": "none", "foreign_worker": "
 domain = {c: (X_train[c].min(), X_train[c].max()) for c in data.numeric_features}
 X_explain = X_test.iloc[: 40 if QUICK else 200]
 explainer = CounterfactualExplainer(
-    FrozenEstimator(ct), mutability=constraints, domain=domain, max_iter=100,
+    FrozenEstimator(ct), mutability=constraints, domain=domain, max_steps=100,
     random_state=0,
 ).fit(X_train, y_train)
 result = explainer.explain(X_explain)

@@ -85,7 +85,7 @@ explainers = {
     name: CounterfactualExplainer(
         FrozenEstimator(clf),
         generator=ECCoGenerator(lambda_cost=0.0, lambda_energy=1.0),
-        max_iter=50,
+        max_steps=50,
         decision_threshold=0.95,
         random_state=0,
     ).fit(X_train, y_train)

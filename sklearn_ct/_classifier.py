@@ -8,7 +8,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
@@ -19,7 +19,7 @@ from ._constraints import direction_masks, resolve_domain, resolve_mutability
 from ._model import encode_labels, resolve_model, softmax
 from ._modules import build_module
 from ._net import CTNet
-from ._utils import SEED_MAX, check_device
+from ._utils import DEPRECATED, SEED_MAX, check_device, renamed_max_iter
 from .callbacks import CounterfactualGeneration, TrainingMetrics
 from .generators import BaseGenerator, check_generator
 from .generators._registry import generator_names
@@ -96,8 +96,10 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
     decision_threshold : float, default=0.5
         Target probability ``tau`` a counterfactual must reach to count as mature;
         immature ones are replaced by their positive sample (no energy differential).
-    max_iter : int, default=30
-        Maximum number of search steps ``T`` per counterfactual.
+    max_steps : int, default=30
+        Maximum number of search steps ``T`` per counterfactual. (It was called
+        ``max_iter``, which is still accepted, with a ``FutureWarning``, until 0.3; in
+        scikit-learn, ``max_iter`` bounds the iterations of ``fit``, here ``max_epochs``.)
     step_size : float, default=0.1
         Gradient-descent step size of the counterfactual search (the reference's actual
         value; its documentation says 0.25 but that setting was never read).
@@ -144,6 +146,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit`` (the optimizer state is
         not kept). Combine with ``objective`` and ``burnin`` to fine-tune with CT.
+    max_iter : int
+        Deprecated alias of ``max_steps``: when set, its value is used, with a
+        ``FutureWarning``. It will be removed in 0.3.
 
     Attributes
     ----------
@@ -175,7 +180,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
     * a factual that already meets ``decision_threshold`` counts as a mature
       counterfactual with zero steps (the reference counts it as immature; this only
       happens for ``decision_threshold < 0.5`` or more than two classes);
-    * the ECCo energy penalty is kept for ``max_iter <= 12`` (see
+    * the ECCo energy penalty is kept for ``max_steps <= 12`` (see
       :func:`~sklearn_ct.ecco_energy_weight`);
     * training rows are shuffled each epoch (``shuffle=True``);
     * PyTorch's default weight initialisation instead of Flux's Glorot-uniform.
@@ -208,7 +213,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         "n_counterfactuals": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "burnin": [Interval(numbers.Real, 0, 1, closed="both")],
         "decision_threshold": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"),
+                     Hidden(StrOptions({DEPRECATED}))],
         "step_size": [Interval(numbers.Real, 0, None, closed="neither")],
         "adversarial_epsilon": [Interval(numbers.Real, 0, None, closed="left")],
         "mutability": [None, dict, "array-like"],
@@ -241,7 +248,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         n_counterfactuals=None,
         burnin=0.0,
         decision_threshold=0.5,
-        max_iter=30,
+        max_steps=30,
         step_size=0.1,
         adversarial_epsilon=0.3,
         mutability=None,
@@ -257,6 +264,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        max_iter=DEPRECATED,
     ):
         self.module = module
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -270,7 +278,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         self.n_counterfactuals = n_counterfactuals
         self.burnin = burnin
         self.decision_threshold = decision_threshold
-        self.max_iter = max_iter
+        self.max_steps = max_steps
         self.step_size = step_size
         self.adversarial_epsilon = adversarial_epsilon
         self.mutability = mutability
@@ -286,6 +294,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.max_iter = max_iter
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -390,7 +399,8 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                     n_classes,
                     n_cf,
                     burnin_epochs=round(self.burnin * self.max_epochs),
-                    max_iter=self.max_iter,
+                    max_steps=renamed_max_iter(self.max_steps, self.max_iter,
+                                               type(self).__name__, stacklevel=4),
                     decision_threshold=self.decision_threshold,
                     step_size=self.step_size,
                     adversarial_epsilon=self.adversarial_epsilon,

@@ -17,39 +17,6 @@ SEED_MAX = np.iinfo(np.int32).max
 DEPRECATED = "deprecated"
 
 
-def renamed_max_iter(max_steps, max_iter, where):
-    """The search budget, honouring the deprecated ``max_iter`` alias of ``max_steps``.
-
-    scikit-learn's ``max_iter`` bounds the iterations of ``fit`` and is paired with the
-    fitted ``n_iter_``; the package's ``max_iter`` bounded the steps of a counterfactual
-    search instead, so it was renamed ``max_steps``. A ``max_iter`` that is set still
-    wins, with a :class:`FutureWarning`, until it is removed.
-
-    Parameters
-    ----------
-    max_steps : int
-        The value of ``max_steps``.
-    max_iter : int or "deprecated"
-        The value of the deprecated ``max_iter``.
-    where : str
-        The class or function, for the warning.
-
-    Returns
-    -------
-    max_steps : int
-    """
-    if isinstance(max_iter, str) and max_iter == DEPRECATED:
-        return max_steps
-    warnings.warn(
-        f"'max_iter' of {where} was renamed 'max_steps' in 0.1 and will be removed in 0.3: "
-        "it bounds the steps of each counterfactual search, not the iterations of fit. "
-        f"Use max_steps={max_iter!r} instead.",
-        FutureWarning,
-        stacklevel=3,
-    )
-    return max_iter
-
-
 @contextlib.contextmanager
 def eval_mode(module):
     """Put ``module`` in eval mode (dropout off) and restore its previous mode afterwards.
@@ -117,3 +84,42 @@ def module_dtype(module):
     if tensor is not None and tensor.is_floating_point():
         return tensor.dtype
     return torch.float32
+
+
+def renamed_max_iter(max_steps, max_iter, where, warn=True, stacklevel=3):
+    """The search budget, honouring the deprecated ``max_iter`` alias of ``max_steps``.
+
+    scikit-learn's ``max_iter`` bounds the iterations of ``fit`` and is paired with the
+    fitted ``n_iter_``; the package's ``max_iter`` bounded the steps of a counterfactual
+    search instead, so it was renamed ``max_steps``. A ``max_iter`` that is set still
+    wins, with a :class:`FutureWarning`, until it is removed.
+
+    Parameters
+    ----------
+    max_steps : int
+        The value of ``max_steps``.
+    max_iter : int or "deprecated"
+        The value of the deprecated ``max_iter``.
+    where : str
+        The class or function, for the warning.
+    warn : bool, default=True
+        Warn when ``max_iter`` is set (once per call that validates it, e.g. ``fit``).
+    stacklevel : int, default=3
+        Frames between the warning and the user's call.
+
+    Returns
+    -------
+    max_steps : int
+    """
+    if isinstance(max_iter, str) and max_iter == DEPRECATED:
+        return max_steps
+    if not warn:
+        return max_iter
+    warnings.warn(
+        f"'max_iter' of {where} was renamed 'max_steps' in 0.1 and will be removed in 0.3: "
+        "it bounds the steps of each counterfactual search, not the iterations of fit. "
+        f"Use max_steps={max_iter!r} instead.",
+        FutureWarning,
+        stacklevel=stacklevel,
+    )
+    return max_iter

@@ -14,7 +14,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ._losses import protect_immutable
-from ._utils import eval_mode
+from ._utils import DEPRECATED, eval_mode, renamed_max_iter
 
 __all__ = ["CounterfactualGeneration", "TrainingMetrics"]
 
@@ -63,7 +63,7 @@ class CounterfactualGeneration(Callback):
         counterfactual per batch, as in the reference) and capped at the number of rows.
     burnin_epochs : int, default=0
         Epochs of plain training before the first pool.
-    max_iter : int, default=30
+    max_steps : int, default=30
         Search budget ``T``.
     decision_threshold : float, default=0.5
         Threshold ``tau`` a counterfactual must reach to be mature.
@@ -77,6 +77,8 @@ class CounterfactualGeneration(Callback):
         Mutability masks.
     random_state : int, default=0
         Seed of the pool's random draws.
+    max_iter : int
+        Deprecated alias of ``max_steps``.
     """
 
     def __init__(
@@ -86,7 +88,7 @@ class CounterfactualGeneration(Callback):
         n_counterfactuals,
         *,
         burnin_epochs=0,
-        max_iter=30,
+        max_steps=30,
         decision_threshold=0.5,
         step_size=0.1,
         adversarial_epsilon=0.3,
@@ -94,12 +96,13 @@ class CounterfactualGeneration(Callback):
         can_increase=None,
         can_decrease=None,
         random_state=0,
+        max_iter=DEPRECATED,
     ):
         self.generator = generator
         self.n_classes = n_classes
         self.n_counterfactuals = n_counterfactuals
         self.burnin_epochs = burnin_epochs
-        self.max_iter = max_iter
+        self.max_steps = max_steps
         self.decision_threshold = decision_threshold
         self.step_size = step_size
         self.adversarial_epsilon = adversarial_epsilon
@@ -107,8 +110,11 @@ class CounterfactualGeneration(Callback):
         self.can_increase = can_increase
         self.can_decrease = can_decrease
         self.random_state = random_state
+        self.max_iter = max_iter
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.max_steps_ = renamed_max_iter(self.max_steps, self.max_iter,
+                                           type(self).__name__)
         device = net.device
         self.rng_ = np.random.default_rng(self.random_state)
         self.epoch_ = 0
@@ -198,7 +204,7 @@ class CounterfactualGeneration(Callback):
             module,
             x0,
             target,
-            max_steps=self.max_iter,
+            max_steps=self.max_steps_,
             decision_threshold=self.decision_threshold,
             step_size=self.step_size,
             lower=self.lower_,

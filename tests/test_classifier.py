@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from sklearn_ct import MLP, CTClassifier, NonFiniteLossWarning
 
-FAST = dict(max_epochs=5, batch_size=16, lr=0.02, max_iter=20, random_state=0)
+FAST = dict(max_epochs=5, batch_size=16, lr=0.02, max_steps=20, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +204,7 @@ def test_pool_semantics_multiclass(blobs):
     X, y = blobs
     eps = 0.2
     clf = CTClassifier(n_counterfactuals=150, adversarial_epsilon=eps, max_epochs=4, lr=0.02,
-                       decision_threshold=0.9, max_iter=15, random_state=1).fit(X, y)
+                       decision_threshold=0.9, max_steps=15, random_state=1).fit(X, y)
     pool = _pool(clf)
     idx = pool["index"].numpy()
     assert len(idx) == 150 and len(np.unique(idx)) == 150  # drawn without replacement
@@ -311,8 +311,8 @@ def test_warm_start_continues_from_fitted_weights(binary):
 @pytest.mark.parametrize("params, match", [
     (dict(decision_threshold=1.5), "decision_threshold"),
     (dict(decision_threshold=0.0), "decision_threshold"),
-    (dict(max_iter=0), "max_iter"),
-    (dict(max_iter=-3), "max_iter"),
+    (dict(max_steps=0), "max_steps"),
+    (dict(max_steps=-3), "max_steps"),
     (dict(objective="best"), "objective"),
     (dict(lambda_reg=-1.0), "lambda_reg"),
     (dict(burnin=1.5), "burnin"),
@@ -428,3 +428,13 @@ def test_extra_skorch_callbacks_are_used_and_cloned(binary):
     used = dict(clf.net_.callbacks_)["stop"]
     assert used is not stopper and used.misses_ > 0
     assert stopper.misses_ == 0  # the user's object is cloned, not mutated
+
+
+def test_max_iter_is_a_deprecated_alias_of_max_steps():
+    X, y = make_blobs(60, centers=2, random_state=0)
+    new = CTClassifier(**{**FAST, "max_steps": 4}).fit(X, y)
+    old = CTClassifier(**{**FAST, "max_steps": 30}, max_iter=4)
+    with pytest.warns(FutureWarning, match="renamed 'max_steps'"):
+        old.fit(X, y)
+    assert new.history_[-1, "cf_iter"] == old.history_[-1, "cf_iter"]
+    np.testing.assert_array_equal(new.predict_proba(X), old.predict_proba(X))

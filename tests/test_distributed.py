@@ -29,7 +29,7 @@ from sklearn_ct.metrics import get_scorer, make_counterfactual_scorer
 # holds 8787.
 pytestmark = pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")
 
-ESTIMATOR = CTClassifier(max_epochs=8, batch_size=32, n_counterfactuals=48, max_iter=10,
+ESTIMATOR = CTClassifier(max_epochs=8, batch_size=32, n_counterfactuals=48, max_steps=10,
                          lr=0.01, random_state=0)
 # Generator instances as grid values: they travel to the workers inside the parameters.
 GRID = {"lambda_div": [0.1, 1.0], "generator": [ECCoGenerator(), GenericGenerator()]}

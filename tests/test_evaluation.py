@@ -300,7 +300,7 @@ def ct_models():
     X, X_test = scaler.transform(ds.X_train), scaler.transform(ds.X_test)
     models = {
         objective: CTClassifier(objective=objective, max_epochs=10, batch_size=16, lr=0.02,
-                                n_counterfactuals=40, max_iter=15,
+                                n_counterfactuals=40, max_steps=15,
                                 random_state=0).fit(X, ds.y_train)
         for objective in ("vanilla", "full")
     }
@@ -351,7 +351,7 @@ def test_end_to_end_is_deterministic(ct_models):
 def test_end_to_end_explainer_template_is_used(ct_models):
     models, X_test, y_test = ct_models
     # A search of a single tiny step reaches almost nothing: validity drops.
-    stuck = CounterfactualExplainer(None, max_iter=1, step_size=1e-9)
+    stuck = CounterfactualExplainer(None, max_steps=1, step_size=1e-9)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # all-NaN runs are summarized silently
         summary = evaluate_counterfactuals(models, X_test, y_test, explainer=stuck,

@@ -98,7 +98,7 @@ def test_models_use_the_papers_settings():
     bl, ct, prot = (make_model(moons, m, settings, 0) for m in ("BL", "CT", "CT_protected"))
     assert bl.objective == "vanilla" and ct.objective == "full"
     assert ct.hidden_layer_sizes == (32,) and ct.lr == 1e-3 and ct.max_epochs == 100
-    assert (ct.batch_size, ct.n_counterfactuals, ct.max_iter) == (30, 1000, 30)
+    assert (ct.batch_size, ct.n_counterfactuals, ct.max_steps) == (30, 1000, 30)
     assert (ct.decision_threshold, ct.lambda_reg, ct.lambda_div, ct.lambda_adv) == (
         0.9, 0.25, 0.5, 0.25)
     assert ct.mutability is None and prot.mutability == {0: "none"}

@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_ct import CTClassifier, ECCoGenerator
 
-FAST = dict(max_epochs=5, batch_size=16, lr=0.02, max_iter=15, n_counterfactuals=40)
+FAST = dict(max_epochs=5, batch_size=16, lr=0.02, max_steps=15, n_counterfactuals=40)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ def _implausibility(clf, X, y, n=200, seed=0):
     res = search_counterfactuals(
         clf.net_.module_, torch.as_tensor(X[idx], dtype=torch.float32),
         torch.as_tensor(target), ECCoGenerator(lambda_cost=0.0, lambda_energy=1.0),
-        max_iter=100, decision_threshold=0.5,
+        max_steps=100, decision_threshold=0.5,
         lower=torch.as_tensor(clf.domain_[:, 0], dtype=torch.float32),
         upper=torch.as_tensor(clf.domain_[:, 1], dtype=torch.float32),
     )
@@ -44,7 +44,7 @@ def _implausibility(clf, X, y, n=200, seed=0):
 def test_ct_counterfactuals_are_more_plausible(name, lambda_reg, max_ratio, seed):
     data = load_synthetic(name, random_state=seed)
     X, y = data.X_train[:3000], data.y_train[:3000]
-    params = dict(max_epochs=100, batch_size=30, n_counterfactuals=1000, max_iter=30,
+    params = dict(max_epochs=100, batch_size=30, n_counterfactuals=1000, max_steps=30,
                   lambda_reg=lambda_reg, random_state=seed)
     bl = CTClassifier(objective="vanilla", **params).fit(X, y)
     ct = CTClassifier(objective="full", **params).fit(X, y)

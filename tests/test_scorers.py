@@ -45,7 +45,7 @@ OUR_NAMES = ["counterfactual_validity", "neg_counterfactual_cost", "neg_implausi
 
 
 def _tiny_ct(**params):
-    defaults = dict(max_epochs=5, batch_size=16, lr=0.02, n_counterfactuals=40, max_iter=15,
+    defaults = dict(max_epochs=5, batch_size=16, lr=0.02, n_counterfactuals=40, max_steps=15,
                     random_state=0)
     return CTClassifier(**{**defaults, **params})
 
@@ -54,7 +54,7 @@ def _paper_explainer(estimator, threshold):
     """The scorers' default explainer, built by hand."""
     return CounterfactualExplainer(
         FrozenEstimator(estimator), generator=ECCoGenerator(lambda_cost=0.0, lambda_energy=1.0),
-        max_iter=50, decision_threshold=threshold, random_state=0,
+        max_steps=50, decision_threshold=threshold, random_state=0,
     )
 
 
@@ -183,7 +183,7 @@ def test_custom_metric(data, fitted):
 def test_strict_validity_threshold(data, fitted):
     _, _, X_test, y_test = data
     clf = fitted["vanilla"]
-    explainer = CounterfactualExplainer(None, max_iter=3, decision_threshold=0.95)
+    explainer = CounterfactualExplainer(None, max_steps=3, decision_threshold=0.95)
     loose = make_counterfactual_scorer("validity", explainer=explainer)(clf, X_test, y_test)
     strict = make_counterfactual_scorer("validity", explainer=explainer,
                                         validity_threshold=0.9)(clf, X_test, y_test)
@@ -347,7 +347,7 @@ def test_pipeline_estimator(data):
     # Counterfactuals come back in the pipeline's input space: costs are in raw units.
     result = CounterfactualExplainer(
         FrozenEstimator(pipe), generator=ECCoGenerator(lambda_cost=0.0, lambda_energy=1.0),
-        max_iter=50, decision_threshold=0.5, random_state=0).fit(X_test, y_test).explain(
+        max_steps=50, decision_threshold=0.5, random_state=0).fit(X_test, y_test).explain(
             X_test)
     valid = counterfactual_validity(pipe, result.counterfactuals, result.target,
                                     aggregate=False)
@@ -378,7 +378,7 @@ def test_dataframe_input(data):
 
 def _stuck_explainer():
     # One step of 1e-9: no counterfactual can cross the decision boundary.
-    return CounterfactualExplainer(None, max_iter=1, step_size=1e-9)
+    return CounterfactualExplainer(None, max_steps=1, step_size=1e-9)
 
 
 def test_no_valid_counterfactual_gives_nan_with_warning(data, fitted):
@@ -403,7 +403,7 @@ def test_no_valid_counterfactual_gives_nan_with_warning(data, fitted):
 
 def test_grid_search_ranks_undefined_candidates_last(data, fitted):
     X, y, _, _ = data
-    explainer = CounterfactualExplainer(FrozenEstimator(fitted["vanilla"]), max_iter=1)
+    explainer = CounterfactualExplainer(FrozenEstimator(fitted["vanilla"]), max_steps=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         warnings.simplefilter("ignore", UserWarning)  # GridSearchCV's non-finite warning

@@ -71,7 +71,7 @@ def explainer_templates(data, settings, setting):
             # The paper's test-time generator has no distance penalty (lambda_cost=0),
             # although its text says all generators penalise distance (quirk 6.2.13).
             generator=ECCoGenerator(lambda_cost=0.0, lambda_energy=float(lam)),
-            max_iter=settings.eval_max_iter, decision_threshold=threshold, step_size=0.1,
+            max_steps=settings.eval_max_iter, decision_threshold=threshold, step_size=0.1,
             mutability=mutability, domain=data.domain,
             categorical_groups=data.categorical_groups or None,
         )

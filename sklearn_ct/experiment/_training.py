@@ -71,7 +71,7 @@ def make_model(data, model, settings, random_state):
     params = dict(
         hidden_layer_sizes=(32,), lr=1e-3, max_epochs=settings.max_epochs,
         batch_size=spec.batch_size, decision_threshold=spec.decision_threshold,
-        lambda_div=0.5, lambda_reg=spec.lambda_reg, lambda_adv=0.25, max_iter=30,
+        lambda_div=0.5, lambda_reg=spec.lambda_reg, lambda_adv=0.25, max_steps=30,
         n_counterfactuals=min(spec.n_counterfactuals, len(data.y_train)),
         domain=data.domain, random_state=model_seed(random_state, spec.name, model),
     )

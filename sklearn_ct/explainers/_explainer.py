@@ -15,7 +15,7 @@ from sklearn.base import (
     clone,
 )
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._constraints import (
@@ -26,7 +26,7 @@ from .._constraints import (
     row_bounds,
 )
 from .._model import encode_labels, is_fitted, resolve_model, split_pipeline
-from .._utils import SEED_MAX
+from .._utils import DEPRECATED, SEED_MAX, renamed_max_iter
 from ._mapping import (
     DECREASING,
     IDENTITY,
@@ -103,7 +103,8 @@ def _numeric_block(X, columns):
     return np.asarray(X[:, columns], dtype=np.float64)
 
 
-class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
+                              BaseEstimator):
     """Counterfactual explanations for a fitted classifier, as a transformer.
 
     A counterfactual of a row ``x`` is a nearby point ``x'`` that the classifier assigns to
@@ -142,8 +143,10 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         they are). A label: the same target for every row. An array: one label per row of
         the ``X`` passed to :meth:`transform`. Random draws are seeded by
         ``random_state`` and depend only on the row itself, not on the rest of the batch.
-    max_iter : int, default=100
-        Maximum number of search steps per row (the paper's evaluation uses 50).
+    max_steps : int, default=100
+        Maximum number of search steps per row (the paper's evaluation uses 50). (It was
+        called ``max_iter``, which is still accepted, with a ``FutureWarning``, until 0.3;
+        in scikit-learn, ``max_iter`` bounds the iterations of ``fit``.)
     decision_threshold : float, default=0.5
         Target probability ``tau`` a counterfactual must reach to be valid.
     step_size : float, default=0.1
@@ -174,6 +177,9 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
     random_state : int, RandomState instance or None, default=None
         Seeds random targets and the random parts of generators (the REVISE autoencoder,
         Growing Spheres' candidates) whose own ``random_state`` is None.
+    max_iter : int
+        Deprecated alias of ``max_steps``: when set, its value is used, with a
+        ``FutureWarning``. It will be removed in 0.3.
 
     Attributes
     ----------
@@ -214,7 +220,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
     search, then each group is snapped to its largest entry (as the reference
     implementation's evaluation does). Snapping can move a row back across the decision
     boundary, so rows that lose validity are searched again from the snapped point with
-    all categorical groups fixed (up to ``max_iter`` more steps). Growing Spheres samples
+    all categorical groups fixed (up to ``max_steps`` more steps). Growing Spheres samples
     categories directly. Immutable groups never change.
 
     **Validity.** ``explain(X).valid`` is recomputed on the returned counterfactuals, after
@@ -247,7 +253,9 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         "estimator": "no_validation",
         "generator": [None, StrOptions(set(GENERATORS)), BaseGenerator],
         "target": "no_validation",
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left"),
+                     Hidden(StrOptions({DEPRECATED}))],
         "decision_threshold": [Interval(numbers.Real, 0, 1, closed="neither")],
         "step_size": [Interval(numbers.Real, 0, None, closed="neither")],
         "mutability": [None, dict, "array-like"],
@@ -263,7 +271,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         *,
         generator=None,
         target="opposite",
-        max_iter=100,
+        max_steps=100,
         decision_threshold=0.5,
         step_size=0.1,
         mutability=None,
@@ -271,11 +279,12 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         categorical_groups=None,
         classes=None,
         random_state=None,
+        max_iter=DEPRECATED,
     ):
         self.estimator = estimator
         self.generator = generator
         self.target = target
-        self.max_iter = max_iter
+        self.max_steps = max_steps
         self.decision_threshold = decision_threshold
         self.step_size = step_size
         self.mutability = mutability
@@ -283,6 +292,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         self.categorical_groups = categorical_groups
         self.classes = classes
         self.random_state = random_state
+        self.max_iter = max_iter
 
     # -- input validation ----------------------------------------------------------------
 
@@ -352,6 +362,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
                 )
             self.estimator_ = clone(self.estimator).fit(X_raw, y)
 
+        renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__, stacklevel=4)
         self._model = resolve_model(self.estimator_, self.classes)
         steps = self._model.steps
         for name, step in steps:
@@ -571,11 +582,16 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
 
     # -- search --------------------------------------------------------------------------
 
+    def _max_steps(self):
+        # The deprecated max_iter, when set, wins (fit has warned about it).
+        return renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__,
+                                warn=False)
+
     def _search(self, Z, target, can_inc, can_dec, return_path):
         """Search from model-space rows ``Z``; returns (Z_cf, n_iter, path)."""
         try:
             res = self.generator_.generate(
-                self._model, Z, target, max_steps=self.max_iter,
+                self._model, Z, target, max_steps=self._max_steps(),
                 decision_threshold=self.decision_threshold, step_size=self.step_size,
                 lower=self._lower, upper=self._upper, can_increase=can_inc,
                 can_decrease=can_dec, groups=self._model_groups, return_path=return_path,
@@ -663,7 +679,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         n_iter = np.zeros(n, dtype=np.int64)
         path = None
         if return_path:
-            path = np.broadcast_to(Z, (self.max_iter + 1,) + Z.shape).copy()
+            path = np.broadcast_to(Z, (self._max_steps() + 1,) + Z.shape).copy()
         if todo.any():
             Zs, it, pth = self._search(Z[todo], t[todo], self._can_inc, self._can_dec,
                                        return_path)
@@ -754,7 +770,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstima
                 Target probability of each counterfactual.
             factual_prediction, prediction : ndarray of shape (n_samples,)
                 Predicted labels of the factuals and of the counterfactuals.
-            path : ndarray of shape (max_iter + 1, n_samples, n_model_features) or None
+            path : ndarray of shape (max_steps + 1, n_samples, n_model_features) or None
                 Gradient-search iterates in the model's input space (after the
                 pipeline's preprocessing; before categorical snapping), when
                 ``return_path=True``. Rows that stop early repeat their last iterate.

@@ -79,7 +79,7 @@ def default_explainer(decision_threshold=PLAUSIBILITY_THRESHOLD):
     return CounterfactualExplainer(
         None,
         generator=ECCoGenerator(lambda_cost=0.0, lambda_energy=1.0),
-        max_iter=50,
+        max_steps=50,
         decision_threshold=decision_threshold,
         step_size=0.1,
     )
@@ -295,7 +295,7 @@ class CounterfactualScorer:
         are averaged) or a float.
     explainer : explainer or None, default=None
         Unfitted template, cloned for every call, e.g.
-        ``CounterfactualExplainer(None, generator="generic", max_iter=30)``. None uses the
+        ``CounterfactualExplainer(None, generator="generic", max_steps=30)``. None uses the
         paper's test-time explainer (see :func:`make_counterfactual_scorer`) with the
         metric's default decision threshold.
     greater_is_better : bool or None, default=None
