@@ -105,7 +105,7 @@ def compare(name, X, y, params, epochs, repeat):
     )
     print(f"{name}: {X.shape[0]} rows x {X.shape[1]} features, {epochs} epochs, "
           f"batch {params['batch_size']}, {params['n_counterfactuals']} CEs/epoch, "
-          f"T={params["max_steps"]}, tau={params['decision_threshold']}")
+          f"T={params['max_steps']}, tau={params['decision_threshold']}")
     print(f"  {'':22s}{'wall s':>10s}{'CPU s':>10s}")
     print(f"  {'baseline fit':22s}{bl_wall:10.2f}{bl_cpu:10.2f}")
     print(f"  {'CT fit':22s}{ct_wall:10.2f}{ct_cpu:10.2f}   "

@@ -6,7 +6,6 @@
 import numbers
 
 import numpy as np
-import torch
 from sklearn.base import (
     BaseEstimator,
     OneToOneFeatureMixin,
@@ -18,89 +17,13 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._constraints import (
-    _feature_index,
-    direction_masks,
-    resolve_domain,
-    resolve_mutability,
-    row_bounds,
-)
 from .._model import encode_labels, is_fitted, resolve_model, split_pipeline
 from .._utils import DEPRECATED, SEED_MAX, renamed_max_iter
-from ._mapping import (
-    DECREASING,
-    IDENTITY,
-    UNKNOWN,
-    Group,
-    Relation,
-    check_invertible,
-    column_values,
-    compose,
-    inverse,
-    is_frame,
-    relation,
-    replace_columns,
-)
 from ..generators import GENERATORS, BaseGenerator, check_generator
-from ._categorical import resolve_groups, snap
+from ._categorical import snap
+from ._feature_space import _FeatureSpace, is_numeric_input, merge_rows
+from ._mapping import check_invertible, is_frame
 from ._targets import check_target_spec, resolve_targets
-
-def _is_numeric_frame_or_array(X):
-    if is_frame(X):
-        from pandas.api.types import is_numeric_dtype
-
-        return all(is_numeric_dtype(dt) for dt in X.dtypes)
-    arr = X if hasattr(X, "dtype") else None
-    if arr is None:
-        try:
-            arr = np.asarray(X)
-        except (TypeError, ValueError):
-            return False
-    return arr.dtype.kind in "biuf"
-
-
-def _numeric_mask(X):
-    """Which columns of a validated container hold numbers."""
-    if is_frame(X):
-        from pandas.api.types import is_numeric_dtype
-
-        return np.array([is_numeric_dtype(dt) for dt in X.dtypes], dtype=bool)
-    if X.dtype.kind in "biuf":
-        return np.ones(X.shape[1], dtype=bool)
-    mask = np.zeros(X.shape[1], dtype=bool)
-    for j in range(X.shape[1]):  # object arrays: a loop over features, not samples
-        try:
-            X[:, j].astype(np.float64)
-            mask[j] = True
-        except (TypeError, ValueError):
-            pass
-    return mask
-
-
-def _merge_rows(old, new, rows):
-    """``old`` with the rows selected by the mask ``rows`` replaced by ``new``'s rows."""
-    idx = np.flatnonzero(rows)
-    if is_frame(old):
-        import pandas as pd
-
-        data = {}
-        for name in old.columns:
-            col = old[name].to_numpy()
-            upd = new[name].to_numpy()
-            col = col.astype(np.result_type(col, upd) if col.dtype.kind in "biuf"
-                             and upd.dtype.kind in "biuf" else object, copy=True)
-            col[idx] = upd
-            data[name] = pd.Series(col, index=old.index).astype(old[name].dtype)
-        return pd.DataFrame(data, index=old.index, columns=old.columns)
-    out = np.array(old, copy=True)
-    out[idx] = np.asarray(new)
-    return out
-
-
-def _numeric_block(X, columns):
-    if is_frame(X):
-        return X.iloc[:, columns].to_numpy(dtype=np.float64)
-    return np.asarray(X[:, columns], dtype=np.float64)
 
 
 class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
@@ -304,7 +227,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         shape, names and missing values, and passed on as it is when it is a DataFrame (a
         ``ColumnTransformer`` may select columns by name).
         """
-        if not has_steps or _is_numeric_frame_or_array(X):
+        if not has_steps or is_numeric_input(X):
             Xv = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32),
                                force_writeable=True)
         else:
@@ -369,7 +292,6 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
             check_invertible(step, [name])
         rng = check_random_state(self.random_state)
         self._seed, seed_gen = (int(s) for s in rng.randint(SEED_MAX, size=2))
-        self._steps = steps
         Z = self._model.transform(X_raw)
         self._init_classes(Z)
         check_target_spec(self.target, self.classes_)
@@ -391,13 +313,19 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
             except ValueError:
                 y_enc = None
         self.generator_.fit(Z, y_enc)
-        self._init_constraints(X_raw, Z)
+        self._space = _FeatureSpace(
+            self._model, X_raw, Z, mutability=self.mutability, domain=self.domain,
+            categorical_groups=self.categorical_groups,
+            feature_names=getattr(self, "feature_names_in_", None),
+        )
+        self.mutability_ = self._space.mutability
+        self.domain_ = self._space.domain
         return self
 
     def _init_classes(self, Z):
         expected = getattr(self._model.final, "n_features_in_", None)
         if isinstance(expected, numbers.Integral) and expected != Z.shape[1]:
-            where = " after the pipeline's preprocessing" if self._steps else ""
+            where = " after the pipeline's preprocessing" if self._model.steps else ""
             raise ValueError(
                 f"X has {Z.shape[1]} features{where}, but the model to explain is expecting "
                 f"{expected} features as input."
@@ -422,164 +350,6 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         self._model.classes = np.asarray(classes)
         self.classes_ = self._model.classes
 
-    def _init_constraints(self, X_raw, Z):
-        """Resolve mutability, domain and one-hot groups, in feature and model space."""
-        p, d = self.n_features_in_, Z.shape[1]
-        names = getattr(self, "feature_names_in_", None)
-        numeric = _numeric_mask(X_raw)
-        num_idx = np.flatnonzero(numeric)
-        X_num = np.full((X_raw.shape[0], p), np.nan)
-        X_num[:, num_idx] = _numeric_block(X_raw, num_idx)
-
-        rel = Relation.identity(p)
-        for _, step in self._steps:
-            rel = compose(rel, relation(step, rel.n_out))
-        if rel.n_out != d:
-            raise ValueError(f"The preprocessing outputs {d} columns, but its structure "
-                             f"accounts for {rel.n_out}; it cannot be inverted reliably.")
-        raw_groups = resolve_groups(self.categorical_groups, X_num, names, numeric)
-        model_groups = list(rel.groups)
-        encoded = {g.source for g in rel.groups if g.source is not None}
-        for g in raw_groups:
-            # A declared group reaches model space verbatim only through identity steps;
-            # then it is snapped there too (otherwise only in feature space).
-            fed = [rel.links[j] for j in g.columns]
-            if all(len(f) == 1 and next(iter(f.values())) == IDENTITY for f in fed):
-                cols = np.array([next(iter(f)) for f in fed])
-                model_groups.append(Group(cols, None, g.implicit))
-        categorical = np.zeros(p, dtype=bool)
-        categorical[list(encoded)] = True
-        for g in raw_groups:
-            categorical[g.columns] = True
-
-        # Mutability in feature space (a group moves as a whole).
-        dirs = resolve_mutability(self.mutability, p, names)
-        for g in raw_groups:
-            gd = set(dirs[g.columns])
-            if gd & {"increase", "decrease"}:
-                raise ValueError("categorical_groups columns can only be 'none' or 'both' in "
-                                 f"mutability; got {sorted(gd)} for columns "
-                                 f"{self._names(g.columns)}.")
-            if "none" in gd:
-                dirs[g.columns] = "none"
-        for i in encoded:
-            if dirs[i] in ("increase", "decrease"):
-                raise ValueError(
-                    f"Feature {self._names([i])[0]!r} is one-hot encoded (categorical); its "
-                    f"mutability can only be 'none' or 'both', got {dirs[i]!r}."
-                )
-        self.mutability_ = dirs
-
-        # Domain in feature space (numeric, non-categorical columns).
-        X_dom = np.where(np.isnan(X_num), 0.0, X_num)
-        bounds = resolve_domain(self.domain, X_dom, names)
-        if isinstance(self.domain, dict):
-            for key in self.domain:
-                j = _feature_index(key, p, names, "domain")
-                if not numeric[j] or j in encoded:
-                    raise ValueError(f"domain refers to feature {key!r}, which is "
-                                     "categorical; categorical features are not bounded.")
-        bounds[~numeric | categorical] = [-np.inf, np.inf]
-        for g in raw_groups:
-            bounds[g.columns] = [0.0, 1.0]
-        self.domain_ = bounds
-
-        # Model space: masks per direction and bounds.
-        can_inc, can_dec = np.ones(d, dtype=bool), np.ones(d, dtype=bool)
-        lower, upper = np.full(d, -np.inf), np.full(d, np.inf)
-        fed_by = np.zeros(d, dtype=int)
-        for links in rel.links:
-            for j in links:
-                fed_by[j] += 1
-        for i, direction in enumerate(dirs):
-            links = rel.links[i]
-            if direction == "both" or not links:
-                continue
-            if direction == "none":
-                for j in links:
-                    can_inc[j] = can_dec[j] = False
-                continue
-            for j, s in links.items():
-                if s == UNKNOWN or fed_by[j] > 1:
-                    raise ValueError(
-                        f"mutability {direction!r} on feature {self._names([i])[0]!r} cannot "
-                        "be enforced: its direction is not preserved by the preprocessing "
-                        "(only per-feature scalers with a positive scale are known to "
-                        "preserve it)."
-                    )
-                up = (direction == "increase") != (s == DECREASING)
-                can_inc[j] &= up
-                can_dec[j] &= not up
-        self._map_bounds(X_raw, rel, numeric & ~categorical, fed_by, lower, upper)
-        for g in model_groups:
-            lower[g.columns] = np.maximum(lower[g.columns], 0.0)
-            upper[g.columns] = np.minimum(upper[g.columns], 1.0)
-        own = self._model.mutability
-        if own is not None and len(own) == d:
-            inc, dec = direction_masks(own)
-            can_inc &= inc
-            can_dec &= dec
-
-        self._numeric = numeric
-        self._num_idx = num_idx
-        self._model_groups = model_groups
-        # Declared groups, as positions in the numeric block of X.
-        pos = {j: k for k, j in enumerate(num_idx)}
-        self._raw_groups = [Group(np.array([pos[j] for j in g.columns]), None, g.implicit)
-                            for g in raw_groups]
-        self._all_group_cols = np.zeros(d, dtype=bool)
-        for g in model_groups:
-            self._all_group_cols[g.columns] = True
-        for g in raw_groups:
-            for j in g.columns:
-                self._all_group_cols[list(rel.links[j])] = True
-        links = np.zeros((p, d), dtype=bool)
-        for i, fed in enumerate(rel.links):
-            links[i, list(fed)] = True
-        self._links = None if not self._steps else links
-        raw_inc, raw_dec = direction_masks(dirs)
-        self._raw_inc, self._raw_dec = raw_inc[num_idx], raw_dec[num_idx]
-        self._raw_free = dirs != "none"
-        self._can_inc, self._can_dec = can_inc, can_dec
-        self._lower, self._upper = lower, upper
-
-    def _map_bounds(self, X_raw, rel, eligible, fed_by, lower, upper):
-        """Transform feature-space bounds of elementwise monotone features to model space."""
-        pairs = []
-        for i in np.flatnonzero(eligible):
-            links = rel.links[i]
-            if len(links) != 1:
-                continue
-            (j, s), = links.items()
-            if s != UNKNOWN and fed_by[j] == 1:
-                pairs.append((i, j, s))
-        if not pairs:
-            return
-        low, high = self.domain_[:, 0], self.domain_[:, 1]
-        if not (np.isfinite(low[[i for i, _, _ in pairs]]).any()
-                or np.isfinite(high[[i for i, _, _ in pairs]]).any()):
-            return
-        first = X_raw.iloc[:1] if is_frame(X_raw) else X_raw[:1]
-        rows = {}
-        for side, b in (("low", low), ("high", high)):
-            cols = {}
-            for i, _, _ in pairs:
-                base = column_values(first, i).astype(np.float64)
-                cols[i] = np.where(np.isfinite(b[i]), b[i], base)
-            rows[side] = self._model.transform(replace_columns(first, cols))[0]
-        for i, j, s in pairs:
-            lo_i, hi_i = np.isfinite(low[i]), np.isfinite(high[i])
-            if s > 0:
-                lower[j] = rows["low"][j] if lo_i else -np.inf
-                upper[j] = rows["high"][j] if hi_i else np.inf
-            else:
-                lower[j] = rows["high"][j] if hi_i else -np.inf
-                upper[j] = rows["low"][j] if lo_i else np.inf
-
-    def _names(self, idx):
-        names = getattr(self, "feature_names_in_", None)
-        return [names[i] if names is not None else int(i) for i in idx]
-
     # -- search --------------------------------------------------------------------------
 
     def _max_steps(self):
@@ -589,85 +359,28 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
 
     def _search(self, Z, target, can_inc, can_dec, return_path):
         """Search from model-space rows ``Z``; returns (Z_cf, n_iter, path)."""
+        space = self._space
         try:
             res = self.generator_.generate(
                 self._model, Z, target, max_steps=self._max_steps(),
                 decision_threshold=self.decision_threshold, step_size=self.step_size,
-                lower=self._lower, upper=self._upper, can_increase=can_inc,
-                can_decrease=can_dec, groups=self._model_groups, return_path=return_path,
+                lower=space.lower, upper=space.upper, can_increase=can_inc,
+                can_decrease=can_dec, groups=space.model_groups, return_path=return_path,
             )
         except RuntimeError as exc:
             raise ValueError(f"The counterfactual search failed while evaluating the model "
                              f"or generator: {exc}") from None
         return res.counterfactuals, res.n_iter, res.path
 
-    def _to_feature_space(self, Zc, Z, X_raw):
-        """Map model-space counterfactuals back to ``X``'s features, projecting exactly.
-
-        Returns ``(V, back, changed_raw)``: the numeric columns of ``X`` as floats (after
-        exact projection and snapping of declared groups), the inverse-transformed
-        container (for categorical columns; None without preprocessing), and which
-        features of ``X`` the search changed (the others are copied from the factual).
-        """
-        changed = Zc != Z
-        if self._steps:
-            back = inverse(self._steps, Zc, X_raw)
-            changed_raw = (changed.astype(np.float32) @ self._links.T.astype(np.float32)) > 0
-            V = _numeric_block(back, self._num_idx) if self._num_idx.size else np.zeros(
-                (Zc.shape[0], 0))
-        else:
-            back = None
-            changed_raw = changed
-            V = Zc
-        F = _numeric_block(X_raw, self._num_idx)
-        V = np.where(changed_raw[:, self._num_idx], V, F)
-        low, high = row_bounds(F, self.domain_[self._num_idx, 0],
-                                self.domain_[self._num_idx, 1], self._raw_inc, self._raw_dec)
-        V = np.clip(V, low, high)
-        snap(V, self._raw_groups)
-        return V, back, changed_raw
-
-    def _assemble(self, V, back, changed_raw, X_raw, Xv):
-        """Build the output container with ``X``'s columns.
-
-        Returns ``(X_cf, raw)``: the output, and the same counterfactuals in the container
-        the model's preprocessing expects (to re-check validity on exactly what is
-        returned).
-        """
-        if self._numeric.all():
-            dtype = Xv.dtype if Xv.dtype.kind == "f" else np.float64
-            X_cf = V.astype(dtype, copy=False)
-            if not self._steps:
-                return X_cf, X_cf
-            if is_frame(X_raw):
-                cols = {j: X_cf[:, j] for j in range(X_cf.shape[1])}
-                return X_cf, replace_columns(X_raw, cols)
-            return X_cf, X_cf
-        columns = {}
-        for k, j in enumerate(self._num_idx):
-            columns[int(j)] = V[:, k]
-        for j in np.flatnonzero(~self._numeric):  # a loop over features, not samples
-            take = changed_raw[:, j] & self._raw_free[j]
-            columns[int(j)] = np.where(take, column_values(back, j), column_values(X_raw, j))
-        out = replace_columns(X_raw, columns)
-        if is_frame(out):
-            for j in np.flatnonzero(~self._numeric):
-                name = out.columns[j]
-                try:
-                    out[name] = out[name].astype(X_raw.dtypes.iloc[j])
-                except (TypeError, ValueError):  # pragma: no cover - exotic dtypes
-                    pass
-        return out, out
-
     def _counterfactuals(self, Zc, Z, X_raw, Xv):
         """Feature-space counterfactuals and their model-space image and probabilities."""
-        V, back, changed_raw = self._to_feature_space(Zc, Z, X_raw)
-        X_cf, raw = self._assemble(V, back, changed_raw, X_raw, Xv)
+        X_cf, raw = self._space.to_features(Zc, Z, X_raw, Xv)
         Zf = self._model.transform(raw)
         return X_cf, Zf, self._model.proba(Zf)
 
     def _explain(self, X, target, return_path):
-        X_raw, Xv = self._check_X(X, reset=False, has_steps=bool(self._steps))
+        space = self._space
+        X_raw, Xv = self._check_X(X, reset=False, has_steps=bool(self._model.steps))
         n = Xv.shape[0]
         rows = np.arange(n)
         Z = self._model.transform(X_raw)
@@ -681,27 +394,27 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         if return_path:
             path = np.broadcast_to(Z, (self._max_steps() + 1,) + Z.shape).copy()
         if todo.any():
-            Zs, it, pth = self._search(Z[todo], t[todo], self._can_inc, self._can_dec,
-                                       return_path)
+            Zs, it, pth = self._search(Z[todo], t[todo], space.can_increase,
+                                       space.can_decrease, return_path)
             Zc[todo] = Zs
             n_iter[todo] = it
             if return_path:
                 path[:, todo] = pth
-        snap(Zc, self._model_groups, rows=todo)
+        snap(Zc, space.model_groups, rows=todo)
         X_cf, Zf, pf = self._counterfactuals(Zc, Z, X_raw, Xv)
 
         redo = todo & (pf[rows, t] < self.decision_threshold)
-        if (self.generator_.continuous_categories and self._all_group_cols.any()
+        if (self.generator_.continuous_categories and space.group_columns.any()
                 and redo.any()):
             # Snapping may push a row back across the decision boundary. Search those rows
             # again from the snapped point, with every categorical group fixed.
-            fixed = self._all_group_cols
-            Z2, it2, _ = self._search(Zf[redo], t[redo], self._can_inc & ~fixed,
-                                      self._can_dec & ~fixed, False)
+            fixed = space.group_columns
+            Z2, it2, _ = self._search(Zf[redo], t[redo], space.can_increase & ~fixed,
+                                      space.can_decrease & ~fixed, False)
             n_iter[redo] += it2
             sub_raw = X_raw.iloc[redo] if is_frame(X_raw) else X_raw[redo]
             X_new, Zf_new, pf_new = self._counterfactuals(Z2, Z[redo], sub_raw, Xv[redo])
-            X_cf = _merge_rows(X_cf, X_new, redo)
+            X_cf = merge_rows(X_cf, X_new, redo)
             pf[redo] = pf_new
 
         target_proba = pf[rows, t]
