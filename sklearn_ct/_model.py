@@ -65,7 +65,7 @@ def softmax(logits):
     return proba
 
 
-def encode_labels(labels, classes, what="target", n_classes=None):
+def encode_labels(labels, classes, what="target", n_classes=None, unknown="raise"):
     """Column index of every label, with a clear error for unknown labels.
 
     Parameters
@@ -79,6 +79,8 @@ def encode_labels(labels, classes, what="target", n_classes=None):
         Name of ``labels`` in error messages.
     n_classes : int, default=None
         Number of columns, to check indices when ``classes`` is None.
+    unknown : "raise" or int, default="raise"
+        What an unknown label gives: an error, or this index (e.g. -1).
 
     Returns
     -------
@@ -102,10 +104,12 @@ def encode_labels(labels, classes, what="target", n_classes=None):
             lookup.setdefault(c, i)
         idx = np.fromiter((lookup.get(v, -1) for v in flat.tolist()), dtype=np.int64,
                           count=flat.size)
-    if (idx < 0).any():
-        unknown = list(dict.fromkeys(v for v, i in zip(flat.tolist(), idx) if i < 0))
-        shown = ", ".join(repr(v) for v in unknown[:5])
-        more = f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""
+    if (idx < 0).any() and unknown != "raise":
+        idx[idx < 0] = unknown
+    elif (idx < 0).any():
+        bad = list(dict.fromkeys(v for v, i in zip(flat.tolist(), idx) if i < 0))
+        shown = ", ".join(repr(v) for v in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
         raise ValueError(
             f"Unknown {what} label {shown}{more}: not in the model's classes_ "
             f"{classes.tolist()}."

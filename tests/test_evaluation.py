@@ -20,7 +20,11 @@ from sklearn.utils import Bunch
 from sklearn_ct import CTClassifier
 from sklearn_ct.datasets import load_synthetic
 from sklearn_ct.explainers import CounterfactualExplainer
-from sklearn_ct.metrics import aggregate_runs, evaluate_counterfactuals
+from sklearn_ct.metrics import (
+    aggregate_runs,
+    evaluate_counterfactuals,
+    make_counterfactual_scorer,
+)
 
 SUMMARY_COLUMNS = ["model", "measure", "mean", "std", "n_runs", "n_counterfactuals",
                    "n_valid", "reduction", "reduction_std", "ci_low", "ci_high", "significant"]
@@ -364,3 +368,24 @@ def test_end_to_end_explainer_template_is_used(ct_models):
     assert by.loc[("full", "cost"), "n_runs"] == 0
     assert np.isnan(by.loc[("full", "cost"), "reduction"])
     assert not by.loc[("full", "cost"), "significant"]
+
+
+def test_scorers_and_protocol_share_one_registry():
+    from sklearn_ct.metrics._evaluation import MEASURES, _check_measures
+    from sklearn_ct.metrics._registry import ALIASES, get_measure
+
+    # Every measure of the protocol is a scorer metric, under its label or its name.
+    for label in MEASURES:
+        measure = get_measure(label)
+        assert measure.label == label
+        assert make_counterfactual_scorer(label)._measure is measure
+        assert make_counterfactual_scorer(measure.name)._measure is measure
+    assert _check_measures(["counterfactual_cost", "sparsity", "validity"]) == [
+        "cost", "redundancy", "validity"]
+    assert ALIASES["sparsity"] == "redundancy"
+    with pytest.raises(ValueError, match="Unknown measure"):
+        _check_measures(["robust_accuracy"])  # a model measure, not a counterfactual one
+    with pytest.raises(TypeError, match="Unexpected keyword argument"):
+        model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+        evaluate_counterfactuals({"M": model}, np.zeros((2, 1)), [0, 1],
+                                 measure_params={"cost": {"lenght": 1}}, measures=("cost",))

@@ -147,8 +147,8 @@ def test_greater_is_better_flips_the_sign(data, fitted, metric):
 def test_metric_functions_and_aliases_are_accepted():
     assert repr(make_counterfactual_scorer(counterfactual_cost)) == repr(
         make_counterfactual_scorer("cost"))
-    assert make_counterfactual_scorer("validity")._name == "counterfactual_validity"
-    assert make_counterfactual_scorer("sparsity")._name == "redundancy"
+    assert make_counterfactual_scorer("validity")._measure.name == "counterfactual_validity"
+    assert make_counterfactual_scorer("sparsity")._measure.name == "redundancy"
 
 
 def test_metric_kwargs_are_forwarded(data, fitted):
@@ -456,12 +456,12 @@ def test_make_scoring_forms_and_errors():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(metric="plausibility"), ValueError, "Unknown counterfactual metric 'plausibility'"),
-    (dict(metric=3), TypeError, "metric must be"),
+    (dict(metric=3), TypeError, "'metric' parameter"),
     (dict(metric="cost", n_samples=0), ValueError, "n_samples"),
     (dict(metric="cost", validity_threshold=1.5), ValueError, "validity_threshold"),
     (dict(metric="cost", greater_is_better="yes"), ValueError, "greater_is_better"),
     (dict(metric="cost", no_valid_score=None), ValueError, "no_valid_score"),
-    (dict(metric="cost", explainer="ecco"), TypeError, "explainer must be"),
+    (dict(metric="cost", explainer="ecco"), TypeError, "'explainer' parameter"),
     (dict(metric="cost", lenght_scale=1.0), TypeError, "lenght_scale"),
     (dict(metric="implausibility_mmd", aggregate=False), TypeError, "aggregate"),
     (dict(metric="validity", threshold=0.9), TypeError, "threshold"),

@@ -29,6 +29,7 @@ from ..generators import (
     REVISEGenerator,
     SearchResult,
 )
+from ._default import default_explainer
 from ._explainer import CounterfactualExplainer
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "CounterfactualExplainer",
     "GrowingSpheresGenerator",
     "REVISEGenerator",
+    "default_explainer",
 ]
 
 

@@ -22,34 +22,21 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from .._model import encode_labels
 from .._utils import SEED_MAX
-from ._cost import counterfactual_cost, redundancy
-from ._implausibility import implausibility, implausibility_mmd
-from ._scorer import PLAUSIBILITY_THRESHOLD, _as_float, default_explainer
-from ._validation import _check_positive_int
+from ..explainers._default import PLAUSIBILITY_THRESHOLD, default_explainer
+from . import _registry
+from ._implausibility import implausibility_mmd
+from ._registry import Counterfactuals, accepts_random_state, check_measure_params, get_measure
+from ._validation import VALIDITY_THRESHOLD, _as_float
 from ._validity import counterfactual_validity
-from ._ynn import ynn
 
-#: Measures understood by :func:`evaluate_counterfactuals`.
-MEASURES = ("validity", "cost", "implausibility", "implausibility_mmd", "redundancy", "ynn")
-
-_MEASURE_ALIASES = {
-    "counterfactual_validity": "validity",
-    "counterfactual_cost": "cost",
-    "sparsity": "redundancy",
-}
-
-# The metric function behind each measure (``None``: computed here from the validity flags).
-_MEASURE_FUNCS = {
-    "validity": None,
-    "cost": counterfactual_cost,
-    "implausibility": implausibility,
-    "implausibility_mmd": implausibility_mmd,
-    "redundancy": redundancy,
-    "ynn": ynn,
-}
+#: Measures understood by :func:`evaluate_counterfactuals`, by their labels (the metric
+#: functions' names and ``"sparsity"`` are accepted too).
+MEASURES = tuple(m.label for m in _registry.MEASURES.values() if m.label is not None)
 
 # The reference sub-sampled each side of every IP* group to 100 rows (spec 3.1, ``ndiv``).
 _DEFAULT_MEASURE_PARAMS = {"implausibility_mmd": {"max_samples": 100}}
@@ -63,7 +50,7 @@ def _check_measures(measures):
     if isinstance(measures, str):
         measures = (measures,)
     try:
-        measures = [_MEASURE_ALIASES.get(m, m) for m in measures]
+        measures = [_label(m) for m in measures]
     except TypeError:
         raise TypeError(f"measures must be a sequence of measure names, got "
                         f"{measures!r}.") from None
@@ -77,13 +64,6 @@ def _check_measures(measures):
     return measures
 
 
-def _check_confidence(confidence):
-    if (isinstance(confidence, (bool, np.bool_)) or not isinstance(confidence, numbers.Real)
-            or not 0 < confidence < 1):
-        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}.")
-    return float(confidence)
-
-
 def _check_measure_params(measure_params, measures):
     params = {m: dict(_DEFAULT_MEASURE_PARAMS.get(m, {})) for m in measures}
     if measure_params is None:
@@ -92,7 +72,7 @@ def _check_measure_params(measure_params, measures):
         raise TypeError(f"measure_params must be a dict {{measure: kwargs}}, got "
                         f"{type(measure_params).__name__}.")
     for key, kwargs in measure_params.items():
-        name = _MEASURE_ALIASES.get(key, key)
+        name = _label(key)
         if name not in measures:
             raise ValueError(f"measure_params has an entry for {key!r}, which is not among "
                              f"the measures {measures}.")
@@ -100,14 +80,9 @@ def _check_measure_params(measure_params, measures):
             raise ValueError("validity takes no measure_params; use validity_threshold.")
         if not isinstance(kwargs, Mapping):
             raise TypeError(f"measure_params[{key!r}] must be a dict of keyword arguments.")
+        check_measure_params(get_measure(name), kwargs)
         params[name].update(kwargs)
     return params
-
-
-def _label_index(labels, classes):
-    """Index of each label in the sorted ``classes``, -1 for labels not among them."""
-    pos = np.clip(np.searchsorted(classes, labels), 0, len(classes) - 1)
-    return np.where(classes[pos] == labels, pos, -1)
 
 
 def _run_means(values, selected):
@@ -123,7 +98,7 @@ def _draw_individuals(model, X, factual, classes, rng):
     Returns the row indices (-1 where the model predicts no row as that label) and the
     labels that could not be drawn.
     """
-    predicted = _label_index(np.asarray(model.predict(X)), classes)
+    predicted = encode_labels(model.predict(X), classes, unknown=-1)
     chosen = np.full(factual.shape, -1, dtype=np.int64)
     missing = []
     for k in range(len(classes)):  # a loop over classes, vectorized over runs and individuals
@@ -137,20 +112,19 @@ def _draw_individuals(model, X, factual, classes, rng):
     return chosen, missing
 
 
-def _per_counterfactual(measure, params, *, X, Xf, y, rows, cf, cf_raw, target, model,
-                        seed):
+def _label(name):
+    """The protocol's label of a measure name (the name itself when it is unknown)."""
+    measure = get_measure(name)
+    return name if measure is None or measure.label is None else measure.label
+
+
+def _per_counterfactual(measure, params, cfs, seed):
     """Values of a per-counterfactual measure for the unique (row, target) pairs."""
+    measure = get_measure(measure)
     kwargs = dict(params)
-    if measure == "cost":
-        return counterfactual_cost(Xf[rows], cf, **kwargs)
-    if measure == "redundancy":
-        return redundancy(Xf[rows], cf, **kwargs)
-    if measure == "implausibility":
+    if accepts_random_state(measure.func):
         kwargs.setdefault("random_state", seed)
-        return implausibility(cf, Xf, y, target, **kwargs)
-    if measure == "ynn":
-        return ynn(model, cf_raw, target, X, aggregate=False, **kwargs)
-    raise AssertionError(measure)  # pragma: no cover
+    return measure.values(cfs, kwargs)
 
 
 def _mmd_per_run(cf, target, selected, inverse, *, Xf, y, params, seeds):
@@ -181,6 +155,29 @@ def _mmd_per_run(cf, target, selected, inverse, *, Xf, y, params, seeds):
     return values, n_undefined
 
 
+_CONFIDENCE = [Interval(numbers.Real, 0, 1, closed="neither")]
+
+
+@validate_params(
+    {
+        "models": "no_validation",  # a non-empty dict, checked with a dedicated message
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "explainer": "no_validation",  # one template or a list, checked below
+        "n_individuals": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_runs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "baseline": "no_validation",  # any model name
+        "measures": "no_validation",  # names, checked against the registry
+        "valid_only": ["boolean"],
+        "validity_threshold": VALIDITY_THRESHOLD,
+        "redraw_labels": ["boolean"],
+        "measure_params": [None, Mapping],
+        "confidence": _CONFIDENCE,
+        "random_state": ["random_state"],
+        "return_raw": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def evaluate_counterfactuals(models, X, y, *, explainer=None, n_individuals=100, n_runs=100,
                              baseline=None,
                              measures=("validity", "cost", "implausibility",
@@ -327,15 +324,6 @@ def evaluate_counterfactuals(models, X, y, *, explainer=None, n_individuals=100,
             raise NotFittedError(f"models[{name!r}] is not fitted: {exc}") from None
     measures = _check_measures(measures)
     params = _check_measure_params(measure_params, measures)
-    n_individuals = _check_positive_int(n_individuals, "n_individuals")
-    n_runs = _check_positive_int(n_runs, "n_runs")
-    confidence = _check_confidence(confidence)
-    if validity_threshold is not None and (
-            isinstance(validity_threshold, (bool, np.bool_))
-            or not isinstance(validity_threshold, numbers.Real)
-            or not 0 < validity_threshold <= 1):
-        raise ValueError(f"validity_threshold must be None or a number in (0, 1], got "
-                         f"{validity_threshold!r}.")
     if explainer is None:
         templates = [default_explainer(PLAUSIBILITY_THRESHOLD)]
     elif isinstance(explainer, (list, tuple)):
@@ -454,15 +442,20 @@ def _evaluate_one(model, template, *, X, Xf, y, classes, rows, t_idx, drawn, inv
                 cf, target_labels, selected, inverse, Xf=Xf, y=y, params=params[measure],
                 seeds=run_seeds)
         else:
-            per_ce = _per_counterfactual(
-                measure, params[measure], X=X, Xf=Xf, y=y, rows=rows, cf=cf, cf_raw=cf_raw,
-                target=target_labels, model=model, seed=int(run_seeds[0]))
+            cfs = Counterfactuals(X=Xf[rows], X_cf=cf, X_cf_raw=cf_raw, target=target_labels,
+                                  valid=valid_unique, model=model, X_ref=Xf, X_ref_raw=X,
+                                  y_ref=y)
+            per_ce = _per_counterfactual(measure, params[measure], cfs, int(run_seeds[0]))
             full = np.zeros(drawn.shape)
             full[drawn] = per_ce[inverse[drawn]]
             values[measure] = _run_means(full, selected)
     return values, n_valid, n_undefined
 
 
+@validate_params(
+    {"raw": [pd.DataFrame], "baseline": "no_validation", "confidence": _CONFIDENCE},
+    prefer_skip_nested_validation=True,
+)
 def aggregate_runs(raw, baseline=None, *, confidence=0.99):
     """Summarize per-run values into the paper's main-table statistics.
 
@@ -514,15 +507,12 @@ def aggregate_runs(raw, baseline=None, *, confidence=0.99):
     >>> aggregate_runs(raw, "BL").loc[1, ["mean", "reduction"]].tolist()
     [2.0, 37.5]
     """
-    if not isinstance(raw, pd.DataFrame):
-        raise TypeError(f"raw must be a pandas DataFrame, got {type(raw).__name__}.")
     missing = [c for c in ("model", "measure", "run", "value") if c not in raw.columns]
     if missing:
         raise ValueError(f"raw lacks the column(s) {missing}; it needs model, measure, run "
                          "and value.")
     if raw.empty:
         raise ValueError("raw has no rows.")
-    confidence = _check_confidence(confidence)
     models = pd.unique(raw["model"])
     if baseline is not None and baseline not in set(models):
         raise ValueError(f"baseline {baseline!r} is not one of the models {list(models)}.")

@@ -14,10 +14,8 @@ dictionaries in :class:`~sklearn.model_selection.GridSearchCV` and
 # SPDX-License-Identifier: BSD-3-Clause
 
 import difflib
-import inspect
 import numbers
 import warnings
-from typing import Callable, NamedTuple
 
 import numpy as np
 from sklearn.base import clone
@@ -27,162 +25,44 @@ from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import get_scorer_names as _sklearn_get_scorer_names
 from sklearn.utils import _safe_indexing, check_random_state
 
-from ..generators import ECCoGenerator
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    validate_parameter_constraints,
+)
+
 from .._model import resolve_model
 from .._utils import SEED_MAX
-from ._adversarial import robust_accuracy
-from ._cost import counterfactual_cost, redundancy
-from ._implausibility import implausibility, implausibility_mmd
-from ._validation import _check_positive_int
+from ..explainers._default import COST_THRESHOLD, default_explainer
+from ._registry import (
+    ALIASES,
+    MEASURES,
+    Counterfactuals,
+    Measure,
+    accepts_random_state,
+    check_measure_params,
+    get_measure,
+    measure_of_function,
+)
+from ._validation import VALIDITY_THRESHOLD, _as_float
 from ._validity import counterfactual_validity
-from ._ynn import ynn
 
-# Decision thresholds of the paper's final evaluation (reference spec 2.5): the
-# plausibility results (IP, IP*) come from searches that stop at tau=0.95, the cost results
-# from separate searches that stop at tau=0.5 (a counterfactual that is pushed deeper into
-# the target class than needed costs more).
-PLAUSIBILITY_THRESHOLD = 0.95
-COST_THRESHOLD = 0.5
+class _CustomValues:
+    """Per-counterfactual values of a user's metric ``func(X, X_cf, **kwargs)``."""
 
+    def __init__(self, func):
+        self.func = func
 
-def default_explainer(decision_threshold=PLAUSIBILITY_THRESHOLD):
-    """Return the paper's test-time explainer as an unfitted template.
-
-    ECCo without distance penalty (``lambda_cost=0``, ``lambda_energy=1``), plain gradient
-    descent with step 0.1, at most 50 steps, targets ``"opposite"`` (for more than two
-    classes: a random class other than the predicted one), as in the final evaluation of
-    Counterfactual Training (which also averaged over ``lambda_energy`` in
-    ``{0.1, 0.5, 1, 5, 10}``).
-
-    Parameters
-    ----------
-    decision_threshold : float, default=0.95
-        Target probability at which the search stops; the paper uses 0.95 for
-        plausibility and 0.5 for cost.
-
-    Returns
-    -------
-    explainer : :class:`~sklearn_ct.explainers.CounterfactualExplainer`
-        Template with ``estimator=None``; scorers and
-        :func:`~sklearn_ct.metrics.evaluate_counterfactuals` clone it and set the estimator.
-
-    Examples
-    --------
-    >>> from sklearn_ct.metrics._scorer import default_explainer
-    >>> default_explainer(0.5).decision_threshold
-    0.5
-    """
-    # Imported here: the explainers build on the package core, and importing them lazily
-    # keeps ``sklearn_ct.metrics`` importable on its own (and free of import cycles).
-    from ..explainers import CounterfactualExplainer
-
-    return CounterfactualExplainer(
-        None,
-        generator=ECCoGenerator(lambda_cost=0.0, lambda_energy=1.0),
-        max_steps=50,
-        decision_threshold=decision_threshold,
-        step_size=0.1,
-    )
-
-
-# -- metric registry ------------------------------------------------------------------------
-
-
-class _Metric(NamedTuple):
-    """How a scorer computes one metric.
-
-    ``compute(ctx, rows, kwargs)`` returns the metric on the selected counterfactuals
-    (``rows``, a boolean mask); ``func`` is the public metric function, whose signature
-    defines the accepted keyword arguments (minus ``reserved``).
-    """
-
-    func: Callable
-    compute: Callable
-    greater_is_better: bool
-    decision_threshold: float
-    reserved: tuple = ()
-    uses_counterfactuals: bool = True
-    filtered: bool = True
-    needs_y: bool = False
-
-
-def _mean(values):
-    return float(np.mean(values))
-
-
-def _compute_validity(ctx, rows, kwargs):
-    return float(ctx.valid.mean())
-
-
-def _compute_cost(ctx, rows, kwargs):
-    return _mean(counterfactual_cost(ctx.X[rows], ctx.X_cf[rows], **kwargs))
-
-
-def _compute_redundancy(ctx, rows, kwargs):
-    return _mean(redundancy(ctx.X[rows], ctx.X_cf[rows], **kwargs))
-
-
-def _compute_implausibility(ctx, rows, kwargs):
-    return _mean(implausibility(ctx.X_cf[rows], ctx.X_ref, ctx.y_ref, ctx.target[rows],
-                                **kwargs))
-
-
-def _compute_implausibility_mmd(ctx, rows, kwargs):
-    return float(implausibility_mmd(ctx.X_cf[rows], ctx.X_ref, ctx.y_ref, ctx.target[rows],
-                                    aggregate=True, **kwargs))
-
-
-def _compute_ynn(ctx, rows, kwargs):
-    return float(ynn(ctx.model, _safe_indexing(ctx.X_cf_raw, np.flatnonzero(rows)),
-                     ctx.target[rows], ctx.X_ref_raw, aggregate=True, **kwargs))
-
-
-_METRICS = {
-    "counterfactual_validity": _Metric(
-        counterfactual_validity, _compute_validity, True, PLAUSIBILITY_THRESHOLD,
-        # Validity is defined by the scorer's ``validity_threshold``, so the function's own
-        # ``threshold`` is not a separate knob.
-        reserved=("model", "X_cf", "target", "threshold", "aggregate"), filtered=False),
-    "counterfactual_cost": _Metric(
-        counterfactual_cost, _compute_cost, False, COST_THRESHOLD, reserved=("X", "X_cf")),
-    "implausibility": _Metric(
-        implausibility, _compute_implausibility, False, PLAUSIBILITY_THRESHOLD,
-        reserved=("X_cf", "X_ref", "y_ref", "target"), needs_y=True),
-    "implausibility_mmd": _Metric(
-        implausibility_mmd, _compute_implausibility_mmd, False, PLAUSIBILITY_THRESHOLD,
-        reserved=("X_cf", "X_ref", "y_ref", "target", "aggregate"), needs_y=True),
-    "ynn": _Metric(
-        ynn, _compute_ynn, True, PLAUSIBILITY_THRESHOLD,
-        reserved=("model", "X_cf", "target", "X_ref", "aggregate")),
-    "redundancy": _Metric(
-        redundancy, _compute_redundancy, True, COST_THRESHOLD, reserved=("X", "X_cf")),
-    "robust_accuracy": _Metric(
-        robust_accuracy, None, True, PLAUSIBILITY_THRESHOLD, reserved=("model", "X", "y"),
-        uses_counterfactuals=False, filtered=False, needs_y=True),
-}
-
-# Short names accepted by ``make_counterfactual_scorer`` (and used by
-# ``evaluate_counterfactuals``' measures).
-_METRIC_ALIASES = {
-    "validity": "counterfactual_validity",
-    "cost": "counterfactual_cost",
-    "sparsity": "redundancy",
-}
-
-
-def _custom_metric(func):
-    def compute(ctx, rows, kwargs):
-        value = np.asarray(func(ctx.X[rows], ctx.X_cf[rows], **kwargs), dtype=np.float64)
+    def __call__(self, cfs, kwargs):
+        value = np.asarray(self.func(cfs.X, cfs.X_cf, **kwargs), dtype=np.float64)
         if value.ndim == 0:
-            return float(value)
-        if value.shape != (int(rows.sum()),):
+            return value
+        if value.shape != (cfs.X.shape[0],):
             raise ValueError(
-                f"The metric {_func_name(func)} must return a float or one value per "
-                f"counterfactual ({int(rows.sum())}), got shape {value.shape}."
+                f"The metric {_func_name(self.func)} must return a float or one value per "
+                f"counterfactual ({cfs.X.shape[0]}), got shape {value.shape}."
             )
-        return _mean(value)
-
-    return _Metric(func, compute, True, COST_THRESHOLD, reserved=())
+        return value
 
 
 def _func_name(func):
@@ -190,53 +70,20 @@ def _func_name(func):
 
 
 def _resolve_metric(metric):
-    """Return ``(canonical name or None, _Metric)`` for a name or a callable."""
+    """Return the :class:`~sklearn_ct.metrics._registry.Measure` of a name or a callable."""
     if isinstance(metric, str):
-        name = _METRIC_ALIASES.get(metric, metric)
-        if name not in _METRICS:
-            known = sorted(set(_METRICS) | set(_METRIC_ALIASES))
+        measure = get_measure(metric)
+        if measure is None:
+            known = sorted(set(MEASURES) | set(ALIASES))
             raise ValueError(
                 f"Unknown counterfactual metric {metric!r}; expected one of {known} or a "
                 "callable metric(X, X_cf, **kwargs)."
             )
-        return name, _METRICS[name]
-    if callable(metric):
-        for name, spec in _METRICS.items():
-            if metric is spec.func:
-                return name, spec
-        return None, _custom_metric(metric)
-    raise TypeError(
-        f"metric must be a metric name or a callable metric(X, X_cf, **kwargs), got "
-        f"{type(metric).__name__}."
-    )
-
-
-def _check_metric_params(spec, name, params):
-    """Reject keyword arguments the metric function does not take (early, at construction)."""
-    try:
-        signature = inspect.signature(spec.func)
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return
-    parameters = signature.parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    allowed = [p for p in parameters if p not in spec.reserved]
-    if name is None:
-        # Custom metrics take (X, X_cf) positionally.
-        allowed = allowed[2:]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise TypeError(
-            f"Unexpected keyword argument(s) {unknown} for the metric "
-            f"{name or _func_name(spec.func)}; it accepts {allowed}."
-        )
-
-
-def _accepts_random_state(func):
-    try:
-        return "random_state" in inspect.signature(func).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
+        return measure
+    measure = measure_of_function(metric)
+    if measure is not None:
+        return measure
+    return Measure(None, None, metric, True, COST_THRESHOLD, (), values=_CustomValues(metric))
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -245,28 +92,6 @@ def _accepts_random_state(func):
 def _is_explainer(estimator):
     """Whether ``estimator`` is a (fitted) explainer rather than a classifier."""
     return hasattr(estimator, "explain") and hasattr(estimator, "transform")
-
-
-def _as_float(X, name):
-    try:
-        return np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be numeric to compute distances between factuals, counterfactuals "
-            "and reference data (encode categorical features upstream, e.g. in a Pipeline)."
-        ) from exc
-
-
-class _Context(NamedTuple):
-    X: np.ndarray  # factuals (float)
-    X_cf: np.ndarray  # counterfactuals (float)
-    X_cf_raw: object  # counterfactuals as returned by the explainer
-    target: np.ndarray  # target labels
-    valid: np.ndarray  # bool
-    model: object  # fitted classifier (black box: predict_proba)
-    X_ref: np.ndarray  # reference data (the whole scoring fold, float)
-    X_ref_raw: object
-    y_ref: object
 
 
 class CounterfactualScorer:
@@ -345,6 +170,18 @@ class CounterfactualScorer:
     make_counterfactual_scorer('implausibility', greater_is_better=False, random_state=0)
     """
 
+    _parameter_constraints = {
+        "metric": [str, callable],
+        "explainer": [None, HasMethods(["fit", "explain"])],
+        "greater_is_better": [None, "boolean"],
+        "n_samples": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "valid_only": ["boolean"],
+        "validity_threshold": VALIDITY_THRESHOLD,
+        "no_valid_score": [numbers.Real],
+        "random_state": ["random_state"],
+        "metric_params": [None, dict],
+    }
+
     def __init__(self, metric, *, explainer=None, greater_is_better=None, n_samples=None,
                  valid_only=True, validity_threshold=None, no_valid_score=np.nan,
                  random_state=None, metric_params=None):
@@ -357,58 +194,21 @@ class CounterfactualScorer:
         self.no_valid_score = no_valid_score
         self.random_state = random_state
         self.metric_params = metric_params
-        self._validate()
-
-    def _validate(self):
-        self._name, self._spec = _resolve_metric(self.metric)
-        if self.greater_is_better is not None and not isinstance(
-                self.greater_is_better, (bool, np.bool_)):
-            raise ValueError(
-                f"greater_is_better must be None or a bool, got {self.greater_is_better!r}."
-            )
-        _check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        if not isinstance(self.valid_only, (bool, np.bool_)):
-            raise ValueError(f"valid_only must be a bool, got {self.valid_only!r}.")
-        t = self.validity_threshold
-        if t is not None and (isinstance(t, (bool, np.bool_)) or not isinstance(
-                t, numbers.Real) or not 0 < t <= 1):
-            raise ValueError(f"validity_threshold must be None or a number in (0, 1], got "
-                             f"{t!r}.")
-        if isinstance(self.no_valid_score, (bool, np.bool_)) or not isinstance(
-                self.no_valid_score, numbers.Real):
-            raise ValueError(f"no_valid_score must be a number (e.g. nan), got "
-                             f"{self.no_valid_score!r}.")
-        if self.explainer is not None and not (
-                hasattr(self.explainer, "fit") and hasattr(self.explainer, "explain")):
-            raise TypeError(
-                "explainer must be an unfitted explainer template with fit and explain "
-                f"(e.g. CounterfactualExplainer(None, ...)), got {self.explainer!r}."
-            )
-        if self.metric_params is not None and not isinstance(self.metric_params, dict):
-            raise TypeError(f"metric_params must be a dict or None, got "
-                            f"{type(self.metric_params).__name__}.")
-        _check_metric_params(self._spec, self._name, self.metric_params or {})
-
-    # The derived attributes are recomputed on unpickling: ``_custom_metric`` builds a
-    # closure, which cannot be pickled.
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_name", None)
-        state.pop("_spec", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._validate()
+        validate_parameter_constraints(
+            self._parameter_constraints, self.__dict__, caller_name=type(self).__name__)
+        self._measure = _resolve_metric(metric)
+        check_measure_params(self._measure, metric_params or {},
+                             name=self._measure.name or _func_name(metric))
 
     @property
     def _sign(self):
-        better = self._spec.greater_is_better if self.greater_is_better is None else bool(
+        better = self._measure.greater_is_better if self.greater_is_better is None else bool(
             self.greater_is_better)
         return 1.0 if better else -1.0
 
     def __repr__(self):
-        metric = repr(self._name) if self._name is not None else _func_name(self.metric)
+        name = self._measure.name
+        metric = repr(name) if name is not None else _func_name(self.metric)
         args = [metric, f"greater_is_better={self._sign > 0}"]
         defaults = dict(explainer=None, n_samples=None, valid_only=True,
                         validity_threshold=None, random_state=None)
@@ -429,7 +229,7 @@ class CounterfactualScorer:
     def _template(self):
         if self.explainer is not None:
             return self.explainer
-        return default_explainer(self._spec.decision_threshold)
+        return default_explainer(self._measure.decision_threshold)
 
     def __call__(self, estimator, X, y=None):
         """Score ``estimator`` on the fold ``(X, y)``.
@@ -450,9 +250,9 @@ class CounterfactualScorer:
         score : float
             Metric value, negated when ``greater_is_better`` is False.
         """
-        spec = self._spec
+        spec = self._measure
         if y is None and spec.needs_y:
-            raise ValueError(f"The {self._name} scorer needs the true labels y of the "
+            raise ValueError(f"The {spec.name} scorer needs the true labels y of the "
                              "scoring data; got y=None.")
         n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
         rng = check_random_state(self.random_state)
@@ -464,7 +264,7 @@ class CounterfactualScorer:
                                                                replace=False))
         X_sub = _safe_indexing(X, rows)
         params = dict(self.metric_params or {})
-        if "random_state" not in params and _accepts_random_state(spec.func):
+        if "random_state" not in params and accepts_random_state(spec.func):
             params["random_state"] = None if self.random_state is None else metric_seed
 
         if not spec.uses_counterfactuals:
@@ -487,18 +287,18 @@ class CounterfactualScorer:
         if spec.filtered and not selected.any():
             warnings.warn(
                 f"No counterfactual of the {valid.size} explained rows is valid, so "
-                f"{self._name or _func_name(self.metric)} of valid counterfactuals is "
+                f"{spec.name or _func_name(self.metric)} of valid counterfactuals is "
                 f"undefined; returning no_valid_score={self.no_valid_score!r}.",
                 UndefinedMetricWarning,
                 stacklevel=2,
             )
             return float(self.no_valid_score)
-        ctx = _Context(
+        cfs = Counterfactuals(
             X=_as_float(X_sub, "X"), X_cf=_as_float(X_cf_raw, "The counterfactuals"),
             X_cf_raw=X_cf_raw, target=target, valid=valid, model=model,
             X_ref=_as_float(X, "X"), X_ref_raw=X, y_ref=None if y is None else np.asarray(y),
         )
-        return self._sign * spec.compute(ctx, selected, params)
+        return self._sign * spec.score(cfs.subset(selected), params)
 
     def _fitted_explainer(self, estimator, X, y, seed):
         if _is_explainer(estimator):

@@ -9,9 +9,14 @@ also accept torch tensors (counterfactuals usually come straight out of a torch 
 import numbers
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 # Distances understood by the cost and implausibility metrics, mapped to SciPy ``cdist`` names.
 _NORMS = ("l0", "l1", "l2", "linf")
+
+#: The constraint of every validity threshold (``validity_threshold``, ``threshold``): None
+#: (the argmax rule) or a probability the target must reach.
+VALIDITY_THRESHOLD = [None, Interval(numbers.Real, 0, 1, closed="right")]
 
 
 def _to_numpy(X):
@@ -140,3 +145,14 @@ def _check_feature_vector(v, n_features, name, *, positive=False):
     if not positive and np.any(v < 0):
         raise ValueError(f"{name} must be non-negative.")
     return v
+
+
+def _as_float(X, name):
+    """``X`` as a float64 array, with a clear error for non-numeric (categorical) data."""
+    try:
+        return np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be numeric to compute distances between factuals, counterfactuals "
+            "and reference data (encode categorical features upstream, e.g. in a Pipeline)."
+        ) from exc

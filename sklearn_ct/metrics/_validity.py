@@ -1,13 +1,22 @@
 """Validity of counterfactual explanations."""
 
-import numbers
-
 import numpy as np
+from sklearn.utils._param_validation import validate_params
 
 from .._model import encode_labels, resolve_model
-from ._validation import _check_2d, _check_labels
+from ._validation import VALIDITY_THRESHOLD, _check_2d, _check_labels
 
 
+@validate_params(
+    {
+        "model": "no_validation",  # anything resolve_model accepts
+        "X_cf": ["array-like"],
+        "target": "no_validation",  # a label or labels, checked against the classes
+        "threshold": VALIDITY_THRESHOLD,
+        "aggregate": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def counterfactual_validity(model, X_cf, target, *, threshold=None, aggregate=True):
     """Compute whether counterfactuals attain their target class.
 
@@ -58,10 +67,6 @@ def counterfactual_validity(model, X_cf, target, *, threshold=None, aggregate=Tr
     >>> counterfactual_validity(clf, [[1.5], [-0.5]], target=1)
     0.5
     """
-    if threshold is not None:
-        if (isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real)
-                or not 0 < threshold <= 1):
-            raise ValueError(f"threshold must be None or a number in (0, 1], got {threshold!r}.")
     X_raw = X_cf if hasattr(X_cf, "columns") else None
     X_cf = _check_2d(X_cf, "X_cf")
     target = _check_labels(target, X_cf.shape[0], "target")
