@@ -20,7 +20,7 @@ from ._model import encode_labels, resolve_model, softmax
 from ._modules import build_module
 from ._net import CTNet
 from ._utils import DEPRECATED, SEED_MAX, check_device, renamed_max_iter
-from .callbacks import CounterfactualGeneration, TrainingMetrics
+from .callbacks import CounterfactualGeneration
 from .generators import BaseGenerator, check_generator
 from .generators._registry import generator_names
 
@@ -377,7 +377,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
 
         lambda_div, lambda_reg, lambda_adv = self._effective_lambdas()
         needs_cf = (lambda_div, lambda_reg, lambda_adv) != (0.0, 0.0, 0.0)
-        callbacks = [("metrics", TrainingMetrics())]
+        callbacks = []
         self.generator_ = check_generator(self.generator, gradient_only=True).fit(X_train, y_train)
         if needs_cf:
             n_cf = self.n_counterfactuals

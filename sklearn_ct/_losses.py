@@ -1,6 +1,8 @@
-"""The terms of the Counterfactual Training objective (paper eq. 1, spec section 1.4).
+"""The Counterfactual Training objective (paper eq. 1, spec section 1.4), defined once.
 
-With energies ``E(x, y+) = -logit_{y+}(x)`` (logits, not log-probabilities):
+With energies ``E(x, y+) = -logit_{y+}(x)`` (logits, not log-probabilities), the loss of a
+mini-batch ``(x, y)`` and its chunk of the epoch's counterfactual pool is
+``CE(f(x), y) + lambda_div * div + lambda_reg * reg + lambda_adv * adv`` with the terms
 
 * contrastive divergence ``div = mean_i E(x+_i, y+_i) - E(x'_i, y+_i)``: minimising it lowers
   the energy of real target-class samples ``x+`` and raises that of counterfactuals ``x'``;
@@ -8,12 +10,33 @@ With energies ``E(x, y+) = -logit_{y+}(x)`` (logits, not log-probabilities):
 * adversarial loss ``adv = mean_i CE(f(x_AE_i), y_i)``: the nascent counterfactual labelled
   with its factual's true label.
 
+:meth:`CTLoss.__call__` is the definition (differentiated by autograd).
+:meth:`CTLoss.closed_form` computes the same loss together with its gradient with respect to
+the logits, written down by hand, so that a training step adds no autograd nodes for the
+loss; the tests check it against the definition.
+
 The reference computes ``div`` and ``reg`` through an n-by-n matrix product and takes its
 diagonal; gathering the target logits is the same number in O(n).
+
+Adding a term: name it in :data:`TERMS`, give :class:`CTLoss` its weight and its definition
+in :meth:`CTLoss.terms`; pool rows it needs are named in :data:`POOL_INPUTS` (the training
+step evaluates them in the same forward pass as the batch). Without a closed form for it,
+:meth:`CTLoss.has_closed_form` is False and training uses the definition.
 """
+
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
 
 import torch
 import torch.nn.functional as F
+
+#: The CT terms after the class loss, in the order they are added; the training history
+#: records each per epoch as ``loss_<term>``.
+TERMS = ("div", "reg", "adv")
+
+#: The rows of a pool chunk that go through the model with the batch, in this order:
+#: nascent counterfactuals, positive samples, counterfactuals.
+POOL_INPUTS = ("x_ae", "x_pos", "x_cf")
 
 
 def energy(logits, target):
@@ -34,6 +57,175 @@ def energy_ridge(logits_pos, logits_cf, target):
 def adversarial_loss(logits_ae, y_factual):
     """Cross-entropy of nascent counterfactuals against their factuals' true labels."""
     return F.cross_entropy(logits_ae, y_factual)
+
+
+class CTLoss:
+    """The CT terms of a training step, weighted.
+
+    Parameters
+    ----------
+    lambda_div, lambda_reg, lambda_adv : float, default=0.0
+        Weights of the energy differential, the energy ridge and the adversarial loss; a
+        term with weight 0 is not computed.
+    """
+
+    def __init__(self, lambda_div=0.0, lambda_reg=0.0, lambda_adv=0.0):
+        self.lambda_div = lambda_div
+        self.lambda_reg = lambda_reg
+        self.lambda_adv = lambda_adv
+
+    @property
+    def weights(self):
+        """``{term: weight}`` for every term of :data:`TERMS`."""
+        return {"div": self.lambda_div, "reg": self.lambda_reg, "adv": self.lambda_adv}
+
+    def terms(self, logits, chunk):
+        """The value of every active term (the definition, for autograd).
+
+        Parameters
+        ----------
+        logits : dict of torch.Tensor
+            Logits of the pool rows, by :data:`POOL_INPUTS` name.
+        chunk : dict of torch.Tensor
+            The batch's chunk of the pool (``target``, ``y_ae``, ...).
+
+        Returns
+        -------
+        terms : dict of torch.Tensor
+            ``{term: value}`` for the terms with a non-zero weight.
+        """
+        out = {}
+        if self.lambda_div:
+            out["div"] = energy_differential(logits["x_pos"], logits["x_cf"], chunk["target"])
+        if self.lambda_reg:
+            out["reg"] = energy_ridge(logits["x_pos"], logits["x_cf"], chunk["target"])
+        if self.lambda_adv:
+            out["adv"] = adversarial_loss(logits["x_ae"], chunk["y_ae"])
+        return out
+
+    def __call__(self, class_loss, logits, chunk):
+        """The loss of a step: ``class_loss`` plus the weighted terms.
+
+        Parameters
+        ----------
+        class_loss : torch.Tensor
+            The criterion's loss on the mini-batch.
+        logits : dict of torch.Tensor
+            Logits of the pool rows, by :data:`POOL_INPUTS` name.
+        chunk : dict of torch.Tensor
+            The batch's chunk of the pool.
+
+        Returns
+        -------
+        loss : torch.Tensor
+            The total loss.
+        terms : dict of torch.Tensor
+            The unweighted active terms.
+        """
+        terms = self.terms(logits, chunk)
+        weights = self.weights
+        loss = class_loss
+        for name, value in terms.items():
+            loss = loss + weights[name] * value
+        return loss, terms
+
+    def has_closed_form(self, criterion):
+        """Whether :meth:`closed_form` applies: plain mean cross-entropy, the known terms."""
+        return (
+            type(criterion) is torch.nn.CrossEntropyLoss
+            and criterion.weight is None
+            and criterion.reduction == "mean"
+            and criterion.ignore_index == -100
+            and criterion.label_smoothing == 0.0
+            and type(self) is CTLoss
+        )
+
+    def closed_form(self, logits, yi, chunk, n_b, cached):
+        """The loss of a step and its gradient with respect to the logits.
+
+        ``logits`` (detached) has the rows ``[batch, x_ae, x_pos, x_cf]``. With
+        ``p = softmax(logits)``, the gradients are
+
+        * batch rows: ``(p - onehot(y)) / n_batch`` (mean cross-entropy);
+        * nascent rows: ``lambda_adv * (p - onehot(y_ae)) / n_chunk``;
+        * positive and counterfactual rows, target column only, with ``z`` their target
+          logit: ``lambda_div / n_chunk * (-1 for x+, +1 for x') +
+          2 * lambda_reg / n_chunk * z``;
+
+        and zero elsewhere. Rows whose term is switched off get a zero gradient and do
+        not enter the loss, as with autograd.
+
+        Parameters
+        ----------
+        logits : torch.Tensor of shape (n_batch + 3 * n_chunk, n_classes)
+            Detached logits of the batch and the chunk's rows.
+        yi : torch.Tensor of int64, shape (n_batch,)
+            Labels of the batch.
+        chunk : dict of torch.Tensor
+            The batch's chunk of the pool.
+        n_b : int
+            Rows of the batch.
+        cached : callable
+            ``cached(key, make)``: a constant tensor, made once per key (see
+            :class:`~sklearn_ct._net.CTNet`).
+
+        Returns
+        -------
+        loss, loss_class : torch.Tensor
+            The total and the class loss.
+        terms : dict of torch.Tensor
+            The unweighted active terms.
+        grad : torch.Tensor
+            Gradient of ``loss`` with respect to ``logits``.
+        """
+        device = logits.device
+        n_c = chunk["x_cf"].shape[0]
+        lam_div, lam_reg = float(self.lambda_div), float(self.lambda_reg)
+        lam_adv = float(self.lambda_adv)
+        terms = {}
+        with torch.no_grad():
+            # Cross-entropy rows: the batch, plus the nascent counterfactuals if used.
+            n_ce = n_b + n_c if lam_adv else n_b
+            labels = torch.cat([yi, chunk["y_ae"]]) if lam_adv else yi
+            log_p = torch.log_softmax(logits[:n_ce], dim=1)
+            nll = -log_p.gather(1, labels.unsqueeze(1)).squeeze(1)
+            loss = loss_class = nll[:n_b].mean()
+            weight = cached(
+                ("ce_weight", device, n_b, n_c, lam_adv),
+                lambda: torch.cat([
+                    torch.full((n_b, 1), 1.0 / n_b, device=device),
+                    torch.full((n_c, 1), lam_adv / n_c, device=device),
+                ])[:n_ce],
+            )
+            minus_one = cached(
+                ("minus_one", device, n_ce), lambda: torch.full((n_ce, 1), -1.0, device=device)
+            )
+            grad_ce = log_p.exp_().scatter_add_(1, labels.unsqueeze(1), minus_one).mul_(weight)
+            if lam_adv:
+                terms["adv"] = adv = nll[n_b:].mean()
+                loss = loss + lam_adv * adv
+            grad = torch.zeros_like(logits)
+            grad[:n_ce] = grad_ce
+            if lam_div or lam_reg:
+                pair = chunk.get("target_pair")
+                if pair is None:
+                    pair = torch.cat([chunk["target"], chunk["target"]]).unsqueeze(1)
+                z = logits[n_b + n_c:].gather(1, pair)
+                sign = cached(
+                    ("sign", device, n_c),
+                    lambda: torch.cat([
+                        torch.full((n_c, 1), -1.0 / n_c, device=device),
+                        torch.full((n_c, 1), 1.0 / n_c, device=device),
+                    ]),
+                )
+                if lam_div:
+                    terms["div"] = div = (z[n_c:] - z[:n_c]).mean()
+                    loss = loss + lam_div * div
+                if lam_reg:
+                    terms["reg"] = reg = z.square().sum() / n_c
+                    loss = loss + lam_reg * reg
+                grad[n_b + n_c:].scatter_(1, pair, lam_div * sign + (2 * lam_reg / n_c) * z)
+        return loss, loss_class, terms, grad
 
 
 def protect_immutable(x_pos, x_cf, can_increase, can_decrease):

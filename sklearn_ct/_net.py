@@ -21,12 +21,17 @@ per-batch machinery without changing what a fit computes:
   (:meth:`CTNet.initialize_optimizer`);
 * the CT step runs the batch and its chunk of the pool through the module in one forward
   pass and, with the default criterion, back-propagates the closed-form gradient of the
-  loss with respect to the logits (:meth:`CTNet._ct_loss_closed_form`), so that the loss
-  terms add no autograd nodes.
+  loss with respect to the logits (:meth:`sklearn_ct._losses.CTLoss.closed_form`), so that
+  the loss terms add no autograd nodes.
 
 Each of these is checked against the plain formulation in the tests (a torch training
-loop, the autograd version of the loss).
+loop, the definition of the loss). Per batch, the step's accuracy and loss terms are
+recorded with skorch's ``history.record_batch`` and averaged per epoch by
+:class:`~skorch.callbacks.PassthroughScoring`, as skorch does for ``train_loss``.
 """
+
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
 
 import math
 import warnings
@@ -34,12 +39,16 @@ import warnings
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
-from ._losses import adversarial_loss, energy_differential, energy_ridge
+from ._losses import POOL_INPUTS, TERMS, CTLoss
+
+
+#: What a training step records per batch besides skorch's train_loss (and the accuracy).
+_STEP_RECORDS = ("loss_class", *("loss_" + term for term in TERMS))
 
 
 class NonFiniteLossWarning(RuntimeWarning):
@@ -221,12 +230,14 @@ class CTNet(NeuralNet):
         return state
 
     def _zero_grad_optimizer(self, set_to_none=None):
-        # Gradients are set to None, not zero: when a non-finite loss skips the backward
-        # pass, optimizers then leave every parameter (and Adam's moments) untouched.
+        # skorch's documented way to choose how gradients are reset (see its docstring).
+        # They are set to None, not zero: when a non-finite loss skips the backward pass,
+        # optimizers then leave every parameter (and Adam's moments) untouched. Done here
+        # directly rather than through Optimizer.zero_grad, whose profiling wrapper costs
+        # about 4% of a small network's fit.
         for name in self._optimizers:
             optimizer = getattr(self, name + "_")
             if type(optimizer).zero_grad is torch.optim.Optimizer.zero_grad:
-                # What zero_grad(set_to_none=True) does, without its profiling wrapper.
                 for group in optimizer.param_groups:
                     for param in group["params"]:
                         param.grad = None
@@ -243,28 +254,17 @@ class CTNet(NeuralNet):
             value = cache[key] = make()
         return value
 
-    def _closed_form_gradient(self):
-        """Whether the CT loss is plain mean cross-entropy plus the CT terms."""
-        crit = self.criterion_
-        return (
-            type(crit) is torch.nn.CrossEntropyLoss
-            and crit.weight is None
-            and crit.reduction == "mean"
-            and crit.ignore_index == -100
-            and crit.label_smoothing == 0.0
-        )
-
     def train_step_single(self, batch, **fit_params):
         """One training step: class loss plus the CT terms of this batch's chunk.
 
-        The batch and the CT inputs of its chunk (nascent counterfactuals, positives,
-        counterfactuals, in this order) go through the module in one forward pass.
-        With the default criterion the gradient of the loss with respect to these
-        logits is then written down in closed form (:meth:`_ct_loss_closed_form`) and
-        back-propagated through the module with one ``backward`` call: the loss itself
-        adds no autograd nodes, which are the main cost of a step of a small network.
-        Any other criterion uses autograd throughout (:meth:`_ct_loss_autograd`); both
-        give the same loss and gradients.
+        The batch and the CT inputs of its chunk (:data:`~sklearn_ct._losses.POOL_INPUTS`)
+        go through the module in one forward pass. With the default criterion the
+        gradient of the loss with respect to these logits is then written down in closed
+        form (:meth:`~sklearn_ct._losses.CTLoss.closed_form`) and back-propagated through
+        the module with one ``backward`` call: the loss itself adds no autograd nodes,
+        which are the main cost of a step of a small network. Any other criterion uses
+        autograd on the definition (:class:`~sklearn_ct._losses.CTLoss`); both give the
+        same loss and gradients.
         """
         self._set_training(True)
         Xi, yi = unpack_data(batch)
@@ -272,27 +272,25 @@ class CTNet(NeuralNet):
         Xi = to_tensor(Xi, device=self.device)
         device = Xi.device
         zero = self._cached(("zero", device), lambda: torch.zeros((), device=device))
+        ct_loss = CTLoss(self.lambda_div, self.lambda_reg, self.lambda_adv)
+        grad = None
         if chunk is None:
             y_pred = self.infer(Xi, **fit_params)
             loss = loss_class = self.get_loss(y_pred, yi, X=Xi, training=True)
-            div = reg = adv = zero
-            grad = None
+            terms = {}
         else:
             n_b = Xi.shape[0]
-            logits = self.infer(
-                torch.cat([Xi, chunk["x_ae"], chunk["x_pos"], chunk["x_cf"]]), **fit_params
-            )
-            if self._closed_form_gradient():
+            logits = self.infer(torch.cat([Xi, *(chunk[k] for k in POOL_INPUTS)]),
+                                **fit_params)
+            if ct_loss.has_closed_form(self.criterion_):
                 y_pred = logits.detach()[:n_b]
-                loss, loss_class, div, reg, adv, grad = self._ct_loss_closed_form(
-                    logits.detach(), to_tensor(yi, device=device), chunk, n_b, zero
-                )
+                loss, loss_class, terms, grad = ct_loss.closed_form(
+                    logits.detach(), to_tensor(yi, device=device), chunk, n_b, self._cached)
             else:
-                y_pred = logits[:n_b]
-                loss, loss_class, div, reg, adv = self._ct_loss_autograd(
-                    logits, yi, Xi, chunk, n_b, zero
-                )
-                grad = None
+                n_c = chunk["x_cf"].shape[0]
+                y_pred, *pool = torch.split(logits, [n_b] + [n_c] * len(POOL_INPUTS))
+                loss_class = self.get_loss(y_pred, yi, X=Xi, training=True)
+                loss, terms = ct_loss(loss_class, dict(zip(POOL_INPUTS, pool)), chunk)
         value = loss.item()
         skipped = not math.isfinite(value)
         if skipped:
@@ -307,94 +305,44 @@ class CTNet(NeuralNet):
             loss.backward()
         else:
             logits.backward(grad)
-        return {
-            "loss": loss,
-            "y_pred": y_pred,
-            "loss_class": loss_class.detach(),
-            "loss_div": div.detach(),
-            "loss_reg": reg.detach(),
-            "loss_adv": adv.detach(),
-            "skipped": skipped,
-        }
+        step = {"loss": loss, "y_pred": y_pred, "loss_class": loss_class.detach(),
+                "skipped": skipped}
+        for name in TERMS:
+            step["loss_" + name] = terms.get(name, zero).detach()
+        return step
 
-    def _ct_loss_autograd(self, logits, yi, Xi, chunk, n_b, zero):
-        """CT loss terms of one step, differentiated by autograd (any criterion)."""
-        n_c = chunk["x_cf"].shape[0]
-        y_pred, logits_ae, logits_pos, logits_cf = torch.split(logits, [n_b, n_c, n_c, n_c])
-        loss = loss_class = self.get_loss(y_pred, yi, X=Xi, training=True)
-        div = reg = adv = zero
-        target = chunk["target"]
-        if self.lambda_div:
-            div = energy_differential(logits_pos, logits_cf, target)
-            loss = loss + self.lambda_div * div
-        if self.lambda_reg:
-            reg = energy_ridge(logits_pos, logits_cf, target)
-            loss = loss + self.lambda_reg * reg
-        if self.lambda_adv:
-            adv = adversarial_loss(logits_ae, chunk["y_ae"])
-            loss = loss + self.lambda_adv * adv
-        return loss, loss_class, div, reg, adv
+    # -- what a fit records --------------------------------------------------------------
 
-    def _ct_loss_closed_form(self, logits, yi, chunk, n_b, zero):
-        """CT loss terms of one step and their gradient with respect to the logits.
+    def get_default_callbacks(self):
+        """skorch's default callbacks, and the epoch averages of the CT step's records.
 
-        ``logits`` (detached) has the rows ``[batch, x_ae, x_pos, x_cf]``. With
-        ``p = softmax(logits)``, the gradients are
-
-        * batch rows: ``(p - onehot(y)) / n_batch`` (mean cross-entropy);
-        * nascent rows: ``lambda_adv * (p - onehot(y_ae)) / n_chunk``;
-        * positive and counterfactual rows, target column only, with ``z`` their target
-          logit: ``lambda_div / n_chunk * (-1 for x+, +1 for x') +
-          2 * lambda_reg / n_chunk * z``;
-
-        and zero elsewhere. Rows whose term is switched off get a zero gradient and do
-        not enter the loss, as with autograd.
+        Every batch records (:meth:`on_batch_end`) its accuracy and the CT loss terms with
+        ``history.record_batch``; :class:`~skorch.callbacks.PassthroughScoring` averages
+        them per epoch with batch-size weights, as skorch does for ``train_loss``.
         """
-        device = logits.device
-        n_c = chunk["x_cf"].shape[0]
-        lam_div, lam_reg = float(self.lambda_div), float(self.lambda_reg)
-        lam_adv = float(self.lambda_adv)
-        div = reg = adv = zero
-        with torch.no_grad():
-            # Cross-entropy rows: the batch, plus the nascent counterfactuals if used.
-            n_ce = n_b + n_c if lam_adv else n_b
-            labels = torch.cat([yi, chunk["y_ae"]]) if lam_adv else yi
-            log_p = torch.log_softmax(logits[:n_ce], dim=1)
-            nll = -log_p.gather(1, labels.unsqueeze(1)).squeeze(1)
-            loss = loss_class = nll[:n_b].mean()
-            weight = self._cached(
-                ("ce_weight", device, n_b, n_c, lam_adv),
-                lambda: torch.cat([
-                    torch.full((n_b, 1), 1.0 / n_b, device=device),
-                    torch.full((n_c, 1), lam_adv / n_c, device=device),
-                ])[:n_ce],
-            )
-            minus_one = self._cached(
-                ("minus_one", device, n_ce), lambda: torch.full((n_ce, 1), -1.0, device=device)
-            )
-            grad_ce = log_p.exp_().scatter_add_(1, labels.unsqueeze(1), minus_one).mul_(weight)
-            if lam_adv:
-                adv = nll[n_b:].mean()
-                loss = loss + lam_adv * adv
-            grad = torch.zeros_like(logits)
-            grad[:n_ce] = grad_ce
-            if lam_div or lam_reg:
-                pair = chunk.get("target_pair")
-                if pair is None:
-                    pair = torch.cat([chunk["target"], chunk["target"]]).unsqueeze(1)
-                z = logits[n_b + n_c:].gather(1, pair)
-                sign = self._cached(
-                    ("sign", device, n_c),
-                    lambda: torch.cat([
-                        torch.full((n_c, 1), -1.0 / n_c, device=device),
-                        torch.full((n_c, 1), 1.0 / n_c, device=device),
-                    ]),
-                )
-                if lam_div:
-                    div = (z[n_c:] - z[:n_c]).mean()
-                    loss = loss + lam_div * div
-                if lam_reg:
-                    reg = z.square().sum() / n_c
-                    loss = loss + lam_reg * reg
-                grad[n_b + n_c:].scatter_(1, pair, lam_div * sign + (2 * lam_reg / n_c) * z)
-        return loss, loss_class, div, reg, adv, grad
+        defaults = [(name, cb) for name, cb in super().get_default_callbacks()
+                    if name != "print_log"]
+        averages = [(key, PassthroughScoring(key, lower_is_better=None, on_train=True))
+                    for key in ("train_acc", *_STEP_RECORDS)]
+        averages.append(("valid_acc", PassthroughScoring("valid_acc", lower_is_better=None)))
+        # PrintLog last, so that it prints the epoch's averages.
+        return defaults + averages + [("print_log", PrintLog())]
+
+    def on_batch_end(self, net, batch=None, training=None, y_pred=None, **step):
+        """Record the batch's accuracy, CT loss terms and whether its update was skipped."""
+        record = self.history.record_batch
+        y = batch[1]
+        if y_pred is not None and y is not None:
+            y = torch.as_tensor(y, device=y_pred.device)
+            correct = int((y_pred.argmax(dim=1) == y).sum())
+            record("train_acc" if training else "valid_acc", correct / len(y))
+        if training:
+            for key in _STEP_RECORDS:
+                if key in step:
+                    record(key, float(step[key]))
+            record("skipped", bool(step.get("skipped", False)))
+
+    def on_epoch_end(self, net, **kwargs):
+        """Record ``n_skipped``, the updates skipped for a non-finite loss in the epoch."""
+        batches = self.history[-1]["batches"]
+        self.history.record("n_skipped", sum(b.get("skipped", False) for b in batches))

@@ -8,6 +8,7 @@ its ``callbacks`` parameter.
 
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -16,9 +17,7 @@ from skorch.callbacks import Callback
 from ._losses import protect_immutable
 from ._utils import DEPRECATED, eval_mode, renamed_max_iter
 
-__all__ = ["CounterfactualGeneration", "TrainingMetrics"]
-
-_LOSS_KEYS = ("loss_class", "loss_div", "loss_reg", "loss_adv")
+__all__ = ["CounterfactualGeneration"]
 
 
 def split_sizes(n_items, n_chunks):
@@ -271,39 +270,21 @@ class CounterfactualGeneration(Callback):
         return state
 
 
-class TrainingMetrics(Callback):
-    """Record per-epoch accuracy, the CT loss terms and skipped updates in the history.
+class _TrainingMetrics(Callback):
+    """Deprecated: the CT network records its metrics itself (nothing to do here)."""
 
-    Batch values are averaged with batch-size weights into epoch values ``train_acc``,
-    ``loss_class``, ``loss_div``, ``loss_reg``, ``loss_adv`` and ``n_skipped`` (updates
-    skipped for a non-finite loss); ``valid_acc`` when a validation set is used.
-    """
+    def __init__(self):
+        warnings.warn(
+            "TrainingMetrics is deprecated since 0.1 and will be removed in 0.3: the CT "
+            "network records train_acc, the loss terms and n_skipped itself (skorch's "
+            "history.record_batch and PassthroughScoring); this callback does nothing.",
+            FutureWarning,
+            stacklevel=2,
+        )
 
-    def on_epoch_begin(self, net, **kwargs):
-        self.sums_ = {}
-        self.counts_ = {"train": 0, "valid": 0}
 
-    def _add(self, key, value, weight):
-        self.sums_[key] = self.sums_.get(key, 0.0) + value * weight
-
-    def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
-        y = batch[1]
-        n = len(y)
-        prefix = "train" if training else "valid"
-        self.counts_[prefix] += n
-        if y_pred is not None and y is not None:
-            y = torch.as_tensor(y, device=y_pred.device)
-            self._add(prefix + "_acc", int((y_pred.argmax(dim=1) == y).sum()), 1)
-        if training:
-            for key in _LOSS_KEYS:
-                if key in kwargs:
-                    self._add(key, float(kwargs[key]), n)
-            self._add("n_skipped", float(kwargs.get("skipped", False)), 1)
-
-    def on_epoch_end(self, net, **kwargs):
-        for key, total in self.sums_.items():
-            if key == "n_skipped":
-                net.history.record(key, int(total))
-            else:
-                prefix = "valid" if key.startswith("valid") else "train"
-                net.history.record(key, total / max(self.counts_[prefix], 1))
+def __getattr__(name):
+    # Deprecated names (PEP 562).
+    if name == "TrainingMetrics":
+        return _TrainingMetrics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

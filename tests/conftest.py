@@ -7,6 +7,8 @@ default (threads fight over the cores), so it is set here and never in the libra
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import make_blobs
+from sklearn.preprocessing import StandardScaler
 
 torch.set_num_threads(1)
 
@@ -17,3 +19,17 @@ def _fixed_global_seeds():
     # generated with the global numpy RNG reproducible.
     np.random.seed(0)
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """Three standardised 2-d blobs (240 rows)."""
+    X, y = make_blobs(240, centers=3, cluster_std=1.5, random_state=3)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def binary():
+    """Two standardised 2-d blobs (200 rows)."""
+    X, y = make_blobs(200, centers=2, cluster_std=2.0, random_state=1)
+    return StandardScaler().fit_transform(X), y

@@ -1,10 +1,17 @@
-"""CT loss terms and the point-mass protection of constrained features."""
+"""The CT objective (sklearn_ct._losses): its terms, its closed form, the point-mass rule."""
+
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from sklearn_ct._losses import (
+    POOL_INPUTS,
+    TERMS,
+    CTLoss,
     adversarial_loss,
     energy_differential,
     energy_ridge,
@@ -63,3 +70,62 @@ def test_protect_immutable_is_per_feature_and_copies():
     out = protect_immutable(x_pos, x_cf, inc, dec)
     assert out.tolist() == [[2.0, 2.0, 1.0, 1.0], [2.0, 3.0, 2.0, 3.0]]
     assert x_pos[0, 0].item() == 1.0  # the input is not modified
+
+
+# -- the definition and its closed form ------------------------------------------------------
+
+
+def _step_inputs(seed, n_b=7, n_c=5, n_classes=3):
+    g = torch.Generator().manual_seed(seed)
+    logits = 3 * torch.randn(n_b + 3 * n_c, n_classes, generator=g)  # float32, as in training
+    y = torch.randint(0, n_classes, (n_b,), generator=g)
+    chunk = {"x_cf": torch.zeros(n_c, 1), "target": torch.randint(0, n_classes, (n_c,),
+                                                                   generator=g),
+             "y_ae": torch.randint(0, n_classes, (n_c,), generator=g)}
+    return logits, y, chunk, n_b, n_c
+
+
+def _cache():
+    store = {}
+
+    def cached(key, make):
+        if key not in store:
+            store[key] = make()
+        return store[key]
+
+    return cached
+
+
+@pytest.mark.parametrize("lambdas", [
+    (0.7, 0.3, 0.2), (0.5, 0.0, 0.0), (0.0, 0.3, 0.0), (0.0, 0.0, 0.4), (0.0, 0.0, 0.0),
+])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_closed_form_is_the_gradient_of_the_definition(lambdas, seed):
+    logits, y, chunk, n_b, n_c = _step_inputs(seed)
+    ct = CTLoss(*lambdas)
+    # The definition, differentiated by autograd.
+    leaf = logits.clone().requires_grad_(True)
+    batch, *pool = torch.split(leaf, [n_b] + [n_c] * len(POOL_INPUTS))
+    loss, terms = ct(F.cross_entropy(batch, y), dict(zip(POOL_INPUTS, pool)), chunk)
+    loss.backward()
+    # The closed form.
+    c_loss, c_class, c_terms, grad = ct.closed_form(logits, y, chunk, n_b, _cache())
+    assert c_loss.item() == pytest.approx(loss.item(), rel=1e-5)
+    assert c_class.item() == pytest.approx(F.cross_entropy(logits[:n_b], y).item(), rel=1e-5)
+    assert set(c_terms) == set(terms) == {t for t, lam in zip(TERMS, lambdas) if lam}
+    for name in terms:
+        assert c_terms[name].item() == pytest.approx(terms[name].item(), rel=1e-5)
+    torch.testing.assert_close(grad, leaf.grad, rtol=1e-5, atol=1e-7)
+
+
+def test_closed_form_only_for_plain_cross_entropy():
+    ct = CTLoss(0.5, 0.1, 0.25)
+    assert ct.has_closed_form(torch.nn.CrossEntropyLoss())
+    assert not ct.has_closed_form(torch.nn.CrossEntropyLoss(label_smoothing=0.1))
+    assert not ct.has_closed_form(torch.nn.NLLLoss())
+
+    class WithAnotherTerm(CTLoss):
+        pass
+
+    # A loss with terms of its own has no closed form until it writes one.
+    assert not WithAnotherTerm().has_closed_form(torch.nn.CrossEntropyLoss())
