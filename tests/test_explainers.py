@@ -15,7 +15,6 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ct import CTClassifier, ECCoGenerator, GenericGenerator
 from sklearn_ct.datasets import (
@@ -30,33 +29,6 @@ from sklearn_ct.explainers import (
     GrowingSpheresGenerator,
     REVISEGenerator,
 )
-
-# -- scikit-learn's estimator checks ------------------------------------------------------
-
-def _tested_explainers():
-    # An unfitted CTClassifier: every check fits the explainer on its own data, and the
-    # explainer then fits a (small, seeded) clone of the model. A frozen pre-fitted model
-    # could not follow the checks' changing numbers of features.
-    yield CounterfactualExplainer(
-        CTClassifier(objective="vanilla", max_epochs=5, random_state=0),
-        max_steps=20, random_state=0,
-    )
-
-
-_EXPECTED_FAILED = {
-    # The check asks estimators with a `max_iter` attribute for `n_iter_` (scikit-learn's
-    # max_iter bounds the iterations of fit). The search budget is called `max_steps`;
-    # `max_iter` remains only as its deprecated alias until 0.3, when this entry goes.
-    "check_transformer_n_iter": "max_iter is a deprecated alias of max_steps until 0.3",
-}
-
-
-@parametrize_with_checks(
-    list(_tested_explainers()), expected_failed_checks=lambda est: _EXPECTED_FAILED
-)
-def test_sklearn_compatible_explainer(estimator, check):
-    check(estimator)
-
 
 # -- fixtures -----------------------------------------------------------------------------
 
