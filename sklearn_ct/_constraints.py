@@ -227,7 +227,8 @@ def row_bounds(x, lower, upper, can_increase, can_decrease):
         Tensors for a tensor ``x``, arrays for an array (the same rule either way).
     """
     if not torch.is_tensor(x):
-        low, high = row_bounds(*(torch.as_tensor(np.asarray(a)) for a in
+        # Writable arrays: torch does not wrap read-only ones (pandas' copy-on-write views).
+        low, high = row_bounds(*(torch.as_tensor(np.require(a, requirements="W")) for a in
                                  (x, lower, upper, can_increase, can_decrease)))
         return low.numpy(), high.numpy()
     low = lower.expand_as(x)
