@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, validate_params
 
 #: Directions a feature may move in, and what each allows (can_increase, can_decrease).
 DIRECTIONS = {
@@ -108,6 +109,10 @@ def direction_masks(directions):
     return can_inc, can_dec
 
 
+@validate_params(
+    {"X": ["array-like"], "n_std": [Interval(numbers.Real, 0, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
 def infer_domain(X, n_std=2.0):
     """Per-feature domain bounds inferred from data, as in the reference implementation.
 

@@ -42,12 +42,14 @@ gradient depends on that row alone: a batch never couples its rows.
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions, validate_params
 from sklearn.utils.validation import validate_data
 from torch import nn
 
@@ -344,6 +346,26 @@ def _mask_step(delta, can_increase, can_decrease):
     )
 
 
+@validate_params(
+    {
+        "module": [nn.Module],
+        "x": [torch.Tensor],
+        "target": [torch.Tensor],
+        "generator": [BaseGenerator],
+        "max_steps": [Interval(numbers.Integral, 0, None, closed="left")],
+        "decision_threshold": [Interval(numbers.Real, 0, 1, closed="right")],
+        "step_size": [Interval(numbers.Real, 0, None, closed="left")],
+        "lower": [None, torch.Tensor],
+        "upper": [None, torch.Tensor],
+        "can_increase": [None, torch.Tensor],
+        "can_decrease": [None, torch.Tensor],
+        "epsilon": [None, Interval(numbers.Real, 0, None, closed="left")],
+        "return_path": ["boolean"],
+        "max_iter": [Interval(numbers.Integral, 0, None, closed="left"),
+                     Hidden(StrOptions({DEPRECATED}))],
+    },
+    prefer_skip_nested_validation=True,
+)
 def search_counterfactuals(
     module,
     x,

@@ -6,12 +6,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._model import encode_labels, resolve_model
 from .._utils import eval_mode, module_dtype
-from ._validation import _check_2d, _check_labels, _check_nonnegative_float, _check_positive_int
+from ._validation import NON_NEGATIVE, POSITIVE_INT, _check_2d, _check_labels
 
-_ATTACKS = ("fgsm", "pgd")
 
 
 def _prepare(model, X, y):
@@ -71,9 +71,7 @@ def _loss_grad_sign(module, x, y, dtype):
 def _attack(model, X, y, *, n_steps, epsilon, step_size, random_start, clip, random_state,
             batch_size):
     """Shared loop of FGSM (one step of size epsilon, no start) and PGD."""
-    epsilon = _check_nonnegative_float(epsilon, "epsilon")
-    step_size = _check_nonnegative_float(step_size, "step_size")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    epsilon, step_size = float(epsilon), float(step_size)
     _, module, device, X, y_idx, out_dtype = _prepare(model, X, y)
     # torch cannot wrap read-only arrays (joblib memmaps, pandas copy-on-write views) without
     # a warning; attacks only read X, so a writable copy is made only when needed.
@@ -112,6 +110,9 @@ def _attack(model, X, y, *, n_steps, epsilon, step_size, random_start, clip, ran
     return X_adv.astype(out_dtype, copy=False)
 
 
+@validate_params({"model": "no_validation", "X": ["array-like"], "y": "no_validation",
+     "epsilon": [NON_NEGATIVE], "clip": "no_validation", "batch_size": [POSITIVE_INT]},
+                 prefer_skip_nested_validation=True)
 def fgsm_attack(model, X, y, *, epsilon=0.03, clip=None, batch_size=1024):
     """Generate fast gradient sign method (FGSM) adversarial examples.
 
@@ -162,6 +163,14 @@ def fgsm_attack(model, X, y, *, epsilon=0.03, clip=None, batch_size=1024):
                    random_start=False, clip=clip, random_state=None, batch_size=batch_size)
 
 
+@validate_params(
+    {"model": "no_validation", "X": ["array-like"], "y": "no_validation",
+     "epsilon": [NON_NEGATIVE], "clip": "no_validation", "batch_size": [POSITIVE_INT],
+     "n_steps": [Interval(numbers.Integral, 0, None, closed="left")],
+     "step_size": [NON_NEGATIVE], "random_start": ["boolean"],
+     "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def pgd_attack(model, X, y, *, epsilon=0.03, n_steps=40, step_size=0.01, random_start=True,
                clip=None, random_state=None, batch_size=1024):
     """Generate projected gradient descent (PGD) adversarial examples in an L-inf ball.
@@ -215,19 +224,19 @@ def pgd_attack(model, X, y, *, epsilon=0.03, n_steps=40, step_size=0.01, random_
     >>> bool(np.abs(X_adv - X).max() <= 0.05)
     True
     """
-    n_steps = _check_n_steps(n_steps)
     return _attack(model, X, y, n_steps=n_steps, epsilon=epsilon, step_size=step_size,
                    random_start=random_start, clip=clip, random_state=random_state,
                    batch_size=batch_size)
 
 
-def _check_n_steps(n_steps):
-    if (isinstance(n_steps, (bool, np.bool_)) or not isinstance(n_steps, numbers.Integral)
-            or n_steps < 0):
-        raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}.")
-    return int(n_steps)
-
-
+@validate_params(
+    {"model": "no_validation", "X": ["array-like"], "y": "no_validation",
+     "epsilon": [NON_NEGATIVE], "clip": "no_validation", "batch_size": [POSITIVE_INT],
+     "attack": [StrOptions({"fgsm", "pgd"})],
+     "n_steps": [Interval(numbers.Integral, 0, None, closed="left")],
+     "step_size": [NON_NEGATIVE], "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def robust_accuracy(model, X, y, *, attack="fgsm", epsilon=0.03, n_steps=40, step_size=0.01,
                     random_state=None, clip=None, batch_size=1024):
     """Compute the accuracy on adversarially perturbed inputs.
@@ -282,8 +291,6 @@ def robust_accuracy(model, X, y, *, attack="fgsm", epsilon=0.03, n_steps=40, ste
     >>> robust_accuracy(module, X, y, epsilon=0.0), robust_accuracy(module, X, y, epsilon=0.1)
     (1.0, 0.5)
     """
-    if not isinstance(attack, str) or attack not in _ATTACKS:
-        raise ValueError(f"Unknown attack {attack!r}; expected one of {list(_ATTACKS)}.")
     if attack == "fgsm":
         X_adv = fgsm_attack(model, X, y, epsilon=epsilon, clip=clip, batch_size=batch_size)
     else:

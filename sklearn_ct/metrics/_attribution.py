@@ -5,12 +5,12 @@ import numbers
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from .._model import encode_labels, resolve_model
 from .._utils import eval_mode, module_dtype
-from ._validation import _check_2d, _check_labels, _check_positive_int, _to_numpy
+from ._validation import POSITIVE_INT, _check_2d, _check_labels, _to_numpy
 
-_NORMALIZATIONS = ("reference", "minmax", "share")
 
 # Interpolation points evaluated per forward/backward pass: rows are batched so that
 # (n_steps + 1) * rows stays below this, bounding memory to a few activations of this many inputs.
@@ -40,6 +40,12 @@ def _check_baseline(baseline, X, rng):
     return baseline
 
 
+@validate_params(
+    {"model": "no_validation", "X": ["array-like"], "target": "no_validation",
+     "baseline": [StrOptions({"zeros", "random"}), "array-like"],
+     "n_steps": [POSITIVE_INT], "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def integrated_gradients(model, X, target=None, *, baseline="zeros", n_steps=50,
                          random_state=None):
     """Compute integrated-gradients attributions of one logit per row.
@@ -92,7 +98,6 @@ def integrated_gradients(model, X, target=None, *, baseline="zeros", n_steps=50,
     >>> integrated_gradients(module, [[2.0, 1.0]], target=[1])
     array([[0., 3.]])
     """
-    n_steps = _check_positive_int(n_steps, "n_steps")
     model = resolve_model(model)
     module, device = model.module, model.device
     X = _check_2d(X, "X")
@@ -180,6 +185,15 @@ def _feature_indices(features, model, n_features):
     return features % n_features
 
 
+@validate_params(
+    {"model": "no_validation", "X": ["array-like"], "y": [None, "array-like"],
+     "features": "no_validation",
+     "baseline": [StrOptions({"zeros", "random"}), "array-like"],
+     "n_steps": [POSITIVE_INT],
+     "normalize": [StrOptions({"reference", "minmax", "share"})],
+     "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def protected_feature_sensitivity(model, X, y=None, *, features, baseline="random", n_steps=50,
                                   normalize="reference", random_state=None):
     """Compute the standardized integrated-gradients attribution of protected features.
@@ -248,10 +262,6 @@ def protected_feature_sensitivity(model, X, y=None, *, features, baseline="rando
     >>> protected_feature_sensitivity(module, X, [1, 1], features=[2], baseline="zeros")
     0.0
     """
-    if not isinstance(normalize, str) or normalize not in _NORMALIZATIONS:
-        raise ValueError(
-            f"Unknown normalize {normalize!r}; expected one of {list(_NORMALIZATIONS)}."
-        )
     X_arr = _check_2d(X, "X")
     idx = _feature_indices(features, model, X_arr.shape[1])
     attributions = integrated_gradients(model, X_arr, y, baseline=baseline, n_steps=n_steps,

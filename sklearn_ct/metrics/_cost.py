@@ -1,16 +1,23 @@
 """Cost (proximity) and sparsity of counterfactual explanations."""
 
+import numbers
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._validation import (
+    NON_NEGATIVE,
     _check_2d,
     _check_feature_vector,
-    _check_nonnegative_float,
-    _check_norm,
     _check_same_shape,
 )
 
 
+@validate_params(
+    {"X_ref": ["array-like"],
+     "zero_replacement": [None, Interval(numbers.Real, 0, None, closed="neither")]},
+    prefer_skip_nested_validation=True,
+)
 def median_absolute_deviation(X_ref, *, zero_replacement=1.0):
     """Compute the per-feature median absolute deviation (MAD) of reference data.
 
@@ -46,12 +53,18 @@ def median_absolute_deviation(X_ref, *, zero_replacement=1.0):
     X_ref = _check_2d(X_ref, "X_ref")
     mad = np.median(np.abs(X_ref - np.median(X_ref, axis=0)), axis=0)
     if zero_replacement is not None:
-        zero_replacement = _check_nonnegative_float(zero_replacement, "zero_replacement",
-                                                    strict=True)
+        zero_replacement = float(zero_replacement)
         mad = np.where(mad == 0, zero_replacement, mad)
     return mad
 
 
+@validate_params(
+    {"X": ["array-like"], "X_cf": ["array-like"],
+     "norm": [StrOptions({"l0", "l1", "l2", "linf"})],
+     "feature_weights": [None, "array-like"], "mad": [None, "array-like"],
+     "tol": [NON_NEGATIVE]},
+    prefer_skip_nested_validation=True,
+)
 def counterfactual_cost(X, X_cf, *, norm="l1", feature_weights=None, mad=None, tol=1e-5):
     """Compute the distance between each factual and its counterfactual.
 
@@ -102,11 +115,10 @@ def counterfactual_cost(X, X_cf, *, norm="l1", feature_weights=None, mad=None, t
     >>> counterfactual_cost([[0.0, 0.0]], [[3.0, -4.0]], norm="l2")
     array([5.])
     """
-    norm = _check_norm(norm)
     X = _check_2d(X, "X")
     X_cf = _check_2d(X_cf, "X_cf")
     _check_same_shape(X, X_cf)
-    tol = _check_nonnegative_float(tol, "tol")
+    tol = float(tol)
     n_features = X.shape[1]
     scale = np.ones(n_features)
     if feature_weights is not None:
@@ -128,6 +140,10 @@ def counterfactual_cost(X, X_cf, *, norm="l1", feature_weights=None, mad=None, t
     return diff.max(axis=1)
 
 
+@validate_params(
+    {"X": ["array-like"], "X_cf": ["array-like"], "tol": [NON_NEGATIVE]},
+    prefer_skip_nested_validation=True,
+)
 def redundancy(X, X_cf, *, tol=1e-5):
     """Compute the fraction of features left unchanged by each counterfactual.
 
@@ -163,8 +179,7 @@ def redundancy(X, X_cf, *, tol=1e-5):
     X = _check_2d(X, "X")
     X_cf = _check_2d(X_cf, "X_cf")
     _check_same_shape(X, X_cf)
-    tol = _check_nonnegative_float(tol, "tol")
-    return (np.abs(X_cf - X) < tol).mean(axis=1)
+    return (np.abs(X_cf - X) < float(tol)).mean(axis=1)
 
 
 def sparsity(X, X_cf, *, tol=1e-5):

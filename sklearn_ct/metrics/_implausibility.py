@@ -5,14 +5,16 @@ import warnings
 import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions, validate_params
 
-from ._mmd import _KERNELS, DEFAULT_LENGTH_SCALE, _check_length_scale, mmd
+from ._mmd import DEFAULT_LENGTH_SCALE, mmd
 from ._validation import (
+    KERNEL,
+    LENGTH_SCALE,
+    POSITIVE_INT,
     _check_2d,
     _check_labels,
     _check_n_features,
-    _check_norm,
-    _check_positive_int,
 )
 
 _CDIST_METRICS = {"l1": "cityblock", "l2": "euclidean", "linf": "chebyshev"}
@@ -41,6 +43,13 @@ def _class_rows(y_ref, label):
     return rows
 
 
+@validate_params(
+    {"X_cf": ["array-like"], "X_ref": ["array-like"], "y_ref": ["array-like"],
+     "target": "no_validation", "metric": [StrOptions(set(_CDIST_METRICS))],
+     "n_neighbors": [None, POSITIVE_INT], "max_reference": [None, POSITIVE_INT],
+     "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def implausibility(X_cf, X_ref, y_ref, target, *, metric="l1", n_neighbors=None,
                    max_reference=None, random_state=None):
     """Compute the mean distance of counterfactuals to data of their target class (IP).
@@ -98,9 +107,6 @@ def implausibility(X_cf, X_ref, y_ref, target, *, metric="l1", n_neighbors=None,
     >>> implausibility([[1.0, 0.0]], X_ref, y_ref=[1, 1, 0], target=1)
     array([1.])
     """
-    metric = _check_norm(metric, tuple(_CDIST_METRICS), name="metric")
-    n_neighbors = _check_positive_int(n_neighbors, "n_neighbors", allow_none=True)
-    max_reference = _check_positive_int(max_reference, "max_reference", allow_none=True)
     X_cf, X_ref, y_ref, target = _check_reference(X_cf, X_ref, y_ref, target)
     rng = check_random_state(random_state)
 
@@ -123,6 +129,14 @@ def implausibility(X_cf, X_ref, y_ref, target, *, metric="l1", n_neighbors=None,
     return ip
 
 
+@validate_params(
+    {"X_cf": ["array-like"], "X_ref": ["array-like"], "y_ref": ["array-like"],
+     "target": "no_validation", "length_scale": LENGTH_SCALE, "kernel": KERNEL,
+     "unbiased": ["boolean"], "max_samples": [None, POSITIVE_INT], "aggregate": ["boolean"],
+     "block_size": [POSITIVE_INT], "random_state": ["random_state"],
+     "device": "no_validation"},
+    prefer_skip_nested_validation=True,
+)
 def implausibility_mmd(X_cf, X_ref, y_ref, target, *, length_scale=DEFAULT_LENGTH_SCALE,
                        kernel="gaussian", unbiased=True, max_samples=None, aggregate=True,
                        block_size=1024, random_state=None, device=None):
@@ -194,9 +208,6 @@ def implausibility_mmd(X_cf, X_ref, y_ref, target, *, length_scale=DEFAULT_LENGT
     True
     """
     # Validate the kernel up front: groups that are skipped never reach ``mmd``.
-    if not isinstance(kernel, str) or kernel not in _KERNELS:
-        raise ValueError(f"Unknown kernel {kernel!r}; expected one of {list(_KERNELS)}.")
-    _check_length_scale(length_scale)
     X_cf, X_ref, y_ref, target = _check_reference(X_cf, X_ref, y_ref, target)
     rng = check_random_state(random_state)
     values = np.full(X_cf.shape[0], np.nan)

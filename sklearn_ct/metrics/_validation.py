@@ -9,10 +9,16 @@ also accept torch tensors (counterfactuals usually come straight out of a torch 
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 # Distances understood by the cost and implausibility metrics, mapped to SciPy ``cdist`` names.
 _NORMS = ("l0", "l1", "l2", "linf")
+
+#: Parameter constraints shared by the metric functions (scikit-learn's validate_params).
+POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
+NON_NEGATIVE = Interval(numbers.Real, 0, None, closed="left")
+LENGTH_SCALE = [Interval(numbers.Real, 0, np.inf, closed="neither"), StrOptions({"median"})]
+KERNEL = [StrOptions({"gaussian", "laplacian"})]
 
 #: The constraint of every validity threshold (``validity_threshold``, ``threshold``): None
 #: (the argmax rule) or a probability the target must reach.
@@ -102,32 +108,6 @@ def _check_labels(y, n_samples, name):
     if y.dtype.kind == "f" and np.isnan(y).any():
         raise ValueError(f"{name} contains NaN.")
     return y
-
-
-def _check_norm(norm, allowed=_NORMS, name="norm"):
-    if not isinstance(norm, str) or norm not in allowed:
-        raise ValueError(f"Unknown {name} {norm!r}; expected one of {list(allowed)}.")
-    return norm
-
-
-def _check_positive_int(value, name, *, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}.")
-    return int(value)
-
-
-def _check_nonnegative_float(value, name, *, strict=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (strict and value == 0):
-        bound = "> 0" if strict else ">= 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value}.")
-    return value
 
 
 def _check_feature_vector(v, n_features, name, *, positive=False):

@@ -2,11 +2,17 @@
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import validate_params
 
 from .._model import encode_labels, resolve_model
-from ._validation import _check_2d, _check_labels, _check_n_features, _check_positive_int
+from ._validation import POSITIVE_INT, _check_2d, _check_labels, _check_n_features
 
 
+@validate_params(
+    {"model": "no_validation", "X_cf": ["array-like"], "target": "no_validation",
+     "X_ref": ["array-like"], "n_neighbors": [POSITIVE_INT], "aggregate": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def ynn(model, X_cf, target, X_ref, *, n_neighbors=5, aggregate=True):
     """Compute the share of nearest neighbours predicted as each counterfactual's target.
 
@@ -56,7 +62,6 @@ def ynn(model, X_cf, target, X_ref, *, n_neighbors=5, aggregate=True):
     >>> ynn(clf, [[1.5]], target=1, X_ref=X, n_neighbors=2)
     1.0
     """
-    n_neighbors = _check_positive_int(n_neighbors, "n_neighbors")
     X_cf = _check_2d(X_cf, "X_cf")
     X_ref_raw = X_ref if hasattr(X_ref, "columns") else None
     X_ref = _check_2d(X_ref, "X_ref")
