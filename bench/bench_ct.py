@@ -9,6 +9,9 @@ measured side by side in one process with one torch thread, and reported as rati
    Target: batched at least 100x faster.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import argparse
 import time
 
@@ -66,7 +69,8 @@ def main():
     t_loop, singles = _time(loop)
     same = torch.allclose(torch.cat([s.counterfactuals for s in singles]),
                           res.counterfactuals, atol=1e-5)
-    print(f"Search over {n_search} rows (ECCo, tau=0.95, T=50, mean steps {res.n_iter.float().mean():.1f})")
+    print(f"Search over {n_search} rows (ECCo, tau=0.95, T=50, "
+          f"mean steps {res.n_iter.float().mean():.1f})")
     print(f"  batched       {t_batch * 1e3:8.1f} ms")
     print(f"  per-sample    {t_loop * 1e3:8.1f} ms   (same counterfactuals: {same})")
     print(f"  speed-up batched / loop      {t_loop / t_batch:6.1f}x   (target >= 100x)")

@@ -25,6 +25,9 @@ Run ``python bench/bench_explainers.py`` (a few minutes on two CPU cores; ``--no
 skips DiCE). Results depend on the machine; torch uses one thread.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import argparse
 import time
 import warnings

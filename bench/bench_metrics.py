@@ -11,6 +11,9 @@ allocator caches of earlier cases do not distort it; elsewhere only the analytic
 printed.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import argparse
 import multiprocessing as mp
 import platform

@@ -23,6 +23,9 @@ side in one run:
 CPU time is ``time.process_time()`` of the benchmark process (all its threads).
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import argparse
 import json
 import os

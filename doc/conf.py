@@ -5,6 +5,9 @@ fetched (no intersphinx inventories), and the examples gallery runs every script
 ``examples/`` in quick mode (``SKLEARN_CT_EXAMPLE_QUICK=1``).
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import os
 import re
 import sys

@@ -1,5 +1,8 @@
 """CTClassifier: counterfactual training as a scikit-learn classifier."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numbers
 import warnings
 

@@ -5,6 +5,9 @@ its absolute means, the validity table and the robustness table next to the publ
 numbers, and writes CSV files and figures to the output folder.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import argparse
 import sys
 import time

@@ -6,6 +6,9 @@ skorch callbacks (early stopping, checkpoints, learning-rate schedules) can be p
 its ``callbacks`` parameter.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import math
 import time
 import warnings

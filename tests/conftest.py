@@ -4,6 +4,9 @@ Tests run on 2-core CI machines: one torch thread per process is much faster the
 default (threads fight over the cores), so it is set here and never in the library itself.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numpy as np
 import pytest
 import torch

@@ -1,5 +1,8 @@
 """CTClassifier: the CT training loop, its semantics, determinism and input checks."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import warnings
 
 import numpy as np

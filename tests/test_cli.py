@@ -1,5 +1,8 @@
 """The ``sklearn-ct experiment`` command and the examples."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import os
 import runpy
 import subprocess

@@ -9,6 +9,9 @@ scorers survive pickling, and that workers run torch with one thread each (no
 oversubscription). The Dask tests are skipped when ``distributed`` is not installed.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import os
 import pickle
 

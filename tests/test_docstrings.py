@@ -1,5 +1,8 @@
 """numpydoc validation of the public API (as scikit-learn's test_docstrings.py)."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import importlib
 import inspect
 
@@ -12,6 +15,7 @@ numpydoc_validation = pytest.importorskip("numpydoc.validate")
 IGNORED = {"GL01", "GL02", "GL07", "GL08", "SA01", "SA04", "EX01", "ES01", "RT02", "RT03",
            "SS05", "SS06", "PR04", "PR09", "YD01"}
 MODULES = ["sklearn_ct", "sklearn_ct.metrics", "sklearn_ct.datasets", "sklearn_ct.callbacks",
+           "sklearn_ct.generators",
            "sklearn_ct.explainers", "sklearn_ct.experiment"]
 
 

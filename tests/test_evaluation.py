@@ -5,6 +5,9 @@ with a scripted explainer whose counterfactuals, validity and costs are known ex
 end to end with two tiny CT classifiers.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import warnings
 
 import numpy as np

@@ -5,6 +5,9 @@ implausibility (IP) of the counterfactuals on LS, uses the paper's settings on 1
 for 40 epochs (measured CT/BL ratio 0.87, 0.82 and 0.70 for seeds 0, 1 and 2).
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numpy as np
 import pandas as pd
 import pytest

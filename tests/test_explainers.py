@@ -1,5 +1,8 @@
 """Tests of the post-hoc counterfactual explainers (sklearn_ct.explainers)."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import pickle
 
 import numpy as np

@@ -1,5 +1,8 @@
 """CTClassifier inside scikit-learn's tooling: Pipeline, search, CV, clone, persistence."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import io
 import pickle
 

@@ -4,6 +4,9 @@ Every metric is checked against a brute-force reference written with explicit Py
 small random data, plus hand-computed cases and the error messages for bad input.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import math
 from types import SimpleNamespace
 

@@ -9,6 +9,9 @@ The paper reports IP reductions of 26% (LS) and 59% (circles); across seeds we m
 25-38% and 54-59%, so the margins below (10% and 30%) hold with room to spare.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numpy as np
 import pytest
 import torch

@@ -5,6 +5,9 @@ and the scorers are exercised in scikit-learn's model-selection tools (multi-met
 search with refit, cross_validate, parallel workers, pipelines, explainers as estimators).
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import pickle
 import warnings
 

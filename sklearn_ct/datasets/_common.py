@@ -8,6 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import Bunch
 from sklearn.model_selection import train_test_split
 
 # The vendored files live in ``sklearn_ct/datasets/data`` and are shipped as package data
@@ -92,4 +93,38 @@ def _split(X, y, *, test_size, shuffle, random_state, stratify=True):
         shuffle=True,
         stratify=y if stratify else None,
         random_state=random_state,
+    )
+
+
+def _split_bunch(split, *, feature_names, immutable, numeric=None, categorical=(), **extra):
+    """The result of every loader: the split, the roles of the features, and extras.
+
+    Parameters
+    ----------
+    split : tuple
+        ``(X_train, X_test, y_train, y_test)`` from :func:`_split`.
+    feature_names : list of str
+        Names of the features.
+    immutable : list of str
+        Features protected in the paper's mutability experiments.
+    numeric, categorical : list of str, default=None and ()
+        Numeric features (all of them when None) and categorical ones.
+    **extra : dict
+        Further entries (``data``, ``target``, ``name``, ``DESCR``, ...), first.
+
+    Returns
+    -------
+    data : Bunch
+    """
+    X_train, X_test, y_train, y_test = split
+    return Bunch(
+        **extra,
+        X_train=X_train,
+        X_test=X_test,
+        y_train=y_train,
+        y_test=y_test,
+        feature_names=list(feature_names),
+        numeric_features=list(feature_names if numeric is None else numeric),
+        categorical_features=list(categorical),
+        immutable_features=list(immutable),
     )

@@ -5,9 +5,8 @@
 
 import numpy as np
 from sklearn.datasets import load_digits
-from sklearn.utils import Bunch
 
-from ._common import _check_test_size, _split
+from ._common import _check_test_size, _split, _split_bunch
 
 __all__ = ["load_digits_ct"]
 
@@ -95,9 +94,8 @@ def load_digits_ct(*, test_size=0.2, random_state=42):
     y = raw.target.astype(np.int64)
     feature_names = [f"pixel_{r}_{c}" for r in range(_SIDE) for c in range(_SIDE)]
     immutable = [f"pixel_{r}_{c}" for r in (0, _SIDE - 1) for c in range(_SIDE)]
-    X_train, X_test, y_train, y_test = _split(
-        X, y, test_size=test_size, shuffle=True, random_state=random_state
-    )
+    split = _split(X, y, test_size=test_size, shuffle=True, random_state=random_state)
+    y_train, y_test = split[2], split[3]
     descr = (
         "8x8 handwritten digits (scikit-learn's copy of the UCI optical recognition of "
         "handwritten digits test set, 1,797 images, 10 classes), used in sklearn_ct as a "
@@ -108,19 +106,6 @@ def load_digits_ct(*, test_size=0.2, random_state=42):
         f"Split: {len(y_train):,} training and {len(y_test):,} test images, stratified."
         "\n\n" + raw.DESCR
     )
-    return Bunch(
-        data=X,
-        target=y,
-        X_train=X_train,
-        X_test=X_test,
-        y_train=y_train,
-        y_test=y_test,
-        feature_names=feature_names,
-        numeric_features=list(feature_names),
-        categorical_features=[],
-        immutable_features=immutable,
-        target_names=np.arange(10),
-        domain=(-1.0, 1.0),
-        name="digits",
-        DESCR=descr,
-    )
+    return _split_bunch(split, feature_names=feature_names, immutable=immutable, data=X,
+                        target=y, target_names=np.arange(10), domain=(-1.0, 1.0),
+                        name="digits", DESCR=descr)

@@ -13,9 +13,9 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import check_random_state
 
-from ._common import _check_n_samples, _check_test_size, _split
+from ._common import _check_n_samples, _check_test_size, _split, _split_bunch
 
 __all__ = [
     "SYNTHETIC_DATASETS",
@@ -481,9 +481,8 @@ def load_synthetic(name, *, n_samples=4500, test_size=0.2, random_state=42, as_f
         X = pd.DataFrame(X, columns=feature_names)
         y = pd.Series(y, name="y")
     # The rows are already shuffled, so a contiguous split is a random split.
-    X_train, X_test, y_train, y_test = _split(
-        X, y, test_size=test_size, shuffle=False, random_state=None
-    )
+    split = _split(X, y, test_size=test_size, shuffle=False, random_state=None)
+    y_train, y_test = split[2], split[3]
     descr = (
         f"{_DESCRIPTIONS[canonical]}\n\n"
         f"{len(y_train):,} training and {len(y_test):,} test points, classes balanced "
@@ -492,15 +491,5 @@ def load_synthetic(name, *, n_samples=4500, test_size=0.2, random_state=42, as_f
         "reference implementation; the exact points of the paper (drawn with Julia's "
         "random number generator) cannot be reproduced."
     )
-    return Bunch(
-        X_train=X_train,
-        X_test=X_test,
-        y_train=y_train,
-        y_test=y_test,
-        feature_names=feature_names,
-        numeric_features=list(feature_names),
-        categorical_features=[],
-        immutable_features=["x1"],
-        name=canonical,
-        DESCR=descr,
-    )
+    return _split_bunch(split, feature_names=feature_names, immutable=["x1"], name=canonical,
+                        DESCR=descr)

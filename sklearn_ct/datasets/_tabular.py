@@ -10,9 +10,8 @@ source, license and the exact transformation applied when they were vendored).
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils import Bunch
 
-from ._common import _check_test_size, _read_vendored_csv, _split
+from ._common import _check_test_size, _read_vendored_csv, _split, _split_bunch
 
 __all__ = ["load_adult", "load_german_credit", "make_preprocessor"]
 
@@ -249,25 +248,12 @@ def _tabular_bunch(
         preprocessor = make_preprocessor(
             [position[c] for c in numeric], [position[c] for c in categorical]
         )
-    X_train, X_test, y_train, y_test = _split(
-        data, y, test_size=test_size, shuffle=shuffle, random_state=random_state
-    )
-    return Bunch(
-        frame=frame if as_frame else None,
-        data=data,
-        target=y,
-        X_train=X_train,
-        X_test=X_test,
-        y_train=y_train,
-        y_test=y_test,
-        feature_names=list(features),
-        numeric_features=list(numeric),
-        categorical_features=list(categorical),
-        immutable_features=["age"],
-        target_names=np.array(target_names, dtype=object),
-        preprocessor=preprocessor,
-        name=name,
-        DESCR=descr,
+    split = _split(data, y, test_size=test_size, shuffle=shuffle, random_state=random_state)
+    return _split_bunch(
+        split, feature_names=features, numeric=numeric, categorical=categorical,
+        immutable=["age"], frame=frame if as_frame else None, data=data, target=y,
+        target_names=np.array(target_names, dtype=object), preprocessor=preprocessor,
+        name=name, DESCR=descr,
     )
 
 

@@ -74,22 +74,13 @@ _SYNTHETIC_NOTE = ("the paper's recipe, regenerated with NumPy (the paper's exac
 #: stand-ins keep those proportions (about 10 batches, half the rows) rather than the
 #: absolute sizes, which would leave them a single gradient step per epoch.
 EXPERIMENT_DATASETS = {
-    "linearly_separable": ExperimentDataset(
-        "linearly_separable", "LS", "synthetic", "LS", _SYNTHETIC_NOTE,
-        decision_threshold=0.5, lambda_reg=0.01, n_counterfactuals=1000, batch_size=30,
-        n_train=3000),
-    "circles": ExperimentDataset(
-        "circles", "Circ", "synthetic", "Circ", _SYNTHETIC_NOTE,
-        decision_threshold=0.5, lambda_reg=0.5, n_counterfactuals=1000, batch_size=30,
-        n_train=3000),
-    "moons": ExperimentDataset(
-        "moons", "Moon", "synthetic", "Moon", _SYNTHETIC_NOTE,
-        decision_threshold=0.9, lambda_reg=0.25, n_counterfactuals=1000, batch_size=30,
-        n_train=3000),
-    "overlapping": ExperimentDataset(
-        "overlapping", "OL", "synthetic", "OL", _SYNTHETIC_NOTE,
-        decision_threshold=0.5, lambda_reg=0.25, n_counterfactuals=1000, batch_size=30,
-        n_train=3000),
+    **{name: ExperimentDataset(name, label, "synthetic", label, _SYNTHETIC_NOTE,
+                               decision_threshold=tau, lambda_reg=lambda_reg,
+                               n_counterfactuals=1000, batch_size=30, n_train=3000)
+       for name, label, tau, lambda_reg in (("linearly_separable", "LS", 0.5, 0.01),
+                                            ("circles", "Circ", 0.5, 0.5),
+                                            ("moons", "Moon", 0.9, 0.25),
+                                            ("overlapping", "OL", 0.5, 0.25))},
     "adult": ExperimentDataset(
         "adult", "Adult", "tabular", "Adult",
         "the paper's data set (UCI adult.data; rows with missing values dropped)",

@@ -19,9 +19,6 @@ PAPER_CITATION = (
     "Models Plausible and Actionable Explanations, IEEE SaTML"
 )
 
-#: The paper's data sets, in the order of its tables.
-PAPER_DATASETS = ("LS", "Circ", "Moon", "OL", "Adult", "CH", "Cred", "GMSC", "MNIST")
-
 #: Table I: % reduction of CT vs the baseline, ``(mean, sd over runs, significant)``.
 #: IP and IP* come from the unconstrained models (search threshold 0.95), cost from the
 #: models trained and explained with the protected feature immutable (threshold 0.5); valid

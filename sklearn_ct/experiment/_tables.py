@@ -19,14 +19,7 @@ import pandas as pd
 
 from ..metrics import aggregate_runs
 from ._datasets import EXPERIMENT_DATASETS
-from ._paper import (
-    PAPER_CITATION,
-    PAPER_MEANS,
-    PAPER_ROBUSTNESS,
-    PAPER_TABLE_ONE,
-    PAPER_TABLE_ONE_AVERAGE,
-    PAPER_VALIDITY,
-)
+from . import _paper
 
 __all__ = ["table_one", "validity_table", "robustness_table", "format_report"]
 
@@ -79,7 +72,7 @@ def table_one(raw):
                            significant=bool(sel.loc["CT", "significant"]),
                            mean_BL=sel.loc["BL", "mean"], mean_CT=sel.loc["CT", "mean"],
                            n_runs=int(min(sel.loc["BL", "n_runs"], sel.loc["CT", "n_runs"])))
-            paper = PAPER_TABLE_ONE.get(spec.paper_name, {}).get(measure)
+            paper = _paper.PAPER_TABLE_ONE.get(spec.paper_name, {}).get(measure)
             row.update(paper_dataset=spec.paper_name,
                        paper_reduction=paper[0] if paper else np.nan,
                        paper_std=paper[1] if paper else np.nan,
@@ -109,7 +102,7 @@ def validity_table(raw):
     for dataset in pd.unique(raw["dataset"]):
         spec = EXPERIMENT_DATASETS[dataset]
         row = dict(dataset=dataset, label=spec.label)
-        paper = PAPER_VALIDITY.get(spec.paper_name, (np.nan,) * 4)
+        paper = _paper.PAPER_VALIDITY.get(spec.paper_name, (np.nan,) * 4)
         columns = (("CT", "plausibility", "CT"), ("BL", "plausibility", "BL"),
                    ("CT_protected", "protected", "CT"), ("BL_protected", "protected", "BL"))
         for (column, setting, model), published in zip(columns, paper):
@@ -139,7 +132,7 @@ def robustness_table(robustness):
         spec = EXPERIMENT_DATASETS[dataset]
         eps = group["epsilon"].max()
         row = dict(dataset=dataset, label=spec.label, epsilon=eps)
-        paper = PAPER_ROBUSTNESS.get(spec.paper_name, {})
+        paper = _paper.PAPER_ROBUSTNESS.get(spec.paper_name, {})
         for model_idx, model in enumerate(("BL", "CT")):
             mine = group[group["model"] == model]
             row[f"accuracy_{model}"] = mine.loc[mine["epsilon"] == 0, "accuracy"].mean()
@@ -240,7 +233,7 @@ def format_table_one(table):
         "counterfactuals only.",
         "Paper Avg.: over the data sets with a value in both columns; the paper's own "
         "average over its nine data sets is "
-        + ", ".join(f"{m} {v:.2f}" for m, v in PAPER_TABLE_ONE_AVERAGE.items()) + ".",
+        + ", ".join(f"{m} {v:.2f}" for m, v in _paper.PAPER_TABLE_ONE_AVERAGE.items()) + ".",
         *_footnotes(specs),
     ]
     return _layout(header, rows, notes)
@@ -259,7 +252,7 @@ def format_means_table(table):
             r = table[(table["dataset"] == dataset) & (table["measure"] == measure)].iloc[0]
             digits = 3 if measure == "IP*" else 2
             row.append(f"{_number(r['mean_CT'], digits)} / {_number(r['mean_BL'], digits)}")
-            paper = PAPER_MEANS.get(measure, {}).get(spec.paper_name)
+            paper = _paper.PAPER_MEANS.get(measure, {}).get(spec.paper_name)
             row.append(f"{paper[0]:.2f} / {paper[1]:.2f}" if paper else "")
         rows.append(row)
     notes = ["Mean over runs of the per-run means of valid counterfactuals, CT / BL; the "
@@ -341,6 +334,6 @@ def format_report(table1, validity, robustness):
         "Accuracy and robustness",
         format_robustness_table(robustness),
         "",
-        f"Paper: {PAPER_CITATION}.",
+        f"Paper: {_paper.PAPER_CITATION}.",
     ]
     return "\n".join(parts)

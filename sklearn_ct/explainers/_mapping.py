@@ -167,9 +167,8 @@ def relation(step, n_in):
         # so every feature keeps its direction.
         return Relation(n_in, [{i: INCREASING} for i in range(n_in)])
     if isinstance(step, OneHotEncoder):
-        counts = getattr(step, "_n_features_outs", None)
-        if counts is None:  # pragma: no cover - older scikit-learn
-            counts = [len(c) for c in step.categories_]
+        # Output columns per input feature, after dropped and infrequent categories.
+        counts = step._n_features_outs
         drop_idx = getattr(step, "drop_idx_", None)
         links, groups, start = [], [], 0
         for i, k in enumerate(counts):
@@ -191,25 +190,25 @@ def relation(step, n_in):
     return Relation(n_out, [dict.fromkeys(range(n_out), UNKNOWN) for _ in range(n_in)])
 
 
-def _ct_input_indices(ct, name):
-    indices = getattr(ct, "_transformer_to_input_indices", None)
-    if indices is None:  # pragma: no cover - older scikit-learn
-        raise ValueError("This version of scikit-learn does not expose the columns of a "
-                         "ColumnTransformer's transformers.")
-    return list(indices[name])
+def _ct_parts(ct):
+    """``(transformer, input columns, output slice)`` of a fitted ColumnTransformer's parts.
+
+    Dropped parts and parts without input or output columns are left out.
+    """
+    for name, trans, _ in ct.transformers_:
+        if isinstance(trans, str) and trans == "drop":
+            continue
+        idx = list(ct._transformer_to_input_indices[name])
+        sl = ct.output_indices_[name]
+        if idx and sl.stop > sl.start:
+            yield trans, idx, sl
 
 
 def _column_transformer_relation(ct, n_in):
     n_out = max((sl.stop for sl in ct.output_indices_.values()), default=0)
     links = [{} for _ in range(n_in)]
     groups = []
-    for name, trans, _ in ct.transformers_:
-        if isinstance(trans, str) and trans == "drop":
-            continue
-        idx = _ct_input_indices(ct, name)
-        sl = ct.output_indices_[name]
-        if not idx or sl.stop == sl.start:
-            continue
+    for trans, idx, sl in _ct_parts(ct):
         sub = relation(trans, len(idx))
         for local, fed in enumerate(sub.links):
             for o, s in fed.items():
@@ -332,13 +331,7 @@ def inverse(steps, Z, X):
 def _inverse_column_transformer(ct, Z, X_in):
     Z = to_dense(Z) if not is_frame(Z) else Z.to_numpy()
     columns = {}
-    for name, trans, _ in ct.transformers_:
-        if isinstance(trans, str) and trans == "drop":
-            continue
-        idx = _ct_input_indices(ct, name)
-        sl = ct.output_indices_[name]
-        if not idx or sl.stop == sl.start:
-            continue
+    for trans, idx, sl in _ct_parts(ct):
         sub = Z[:, sl]
         back = sub if _is_passthrough(trans) else _inverse(trans, sub, take_columns(X_in, idx))
         back = back.to_numpy() if is_frame(back) else np.asarray(back)

@@ -1,10 +1,10 @@
-"""Target classes of counterfactuals, and per-row pseudo-random numbers.
+"""Target classes of counterfactuals.
 
-Random choices made for a row (its random target class, the candidates a black-box search
-draws) must not depend on which other rows are in the batch: explaining rows one by one
-or all together has to give the same counterfactuals. They are therefore derived from a
-hash of the row's own values and the explainer's seed (a counter-based generator), never
-from a sequential random stream.
+A row's random target class must not depend on which other rows are in the batch:
+explaining rows one by one or all together has to give the same counterfactuals. It is
+therefore derived from a hash of the row's own values and the explainer's seed, never from
+a sequential random stream. (Growing Spheres keeps its draws batch-independent its own way:
+every row uses the same candidate directions at a given iteration.)
 """
 
 # Authors: The sklearn_ct developers

@@ -42,6 +42,7 @@ gradient depends on that row alone: a batch never couples its rows.
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import inspect
 import numbers
 from dataclasses import dataclass
 
@@ -56,6 +57,49 @@ from torch import nn
 from .._constraints import row_bounds
 from .._model import resolve_model
 from .._utils import DEPRECATED, eval_mode, renamed_max_iter
+
+#: The parameters of the objective hooks the engine calls, shared by their docstrings.
+_HOOK_PARAMETERS = """
+Parameters
+----------
+logits : torch.Tensor of shape (n, n_classes)
+    Model logits at the current counterfactuals.
+target : torch.Tensor of int64, shape (n,)
+    Target class indices.
+x_cf : torch.Tensor of shape (n, n_features)
+    Current counterfactuals (feature space).
+x : torch.Tensor of shape (n, n_features)
+    Factuals.
+t : int
+    Number of search steps taken so far.
+max_steps : int
+    Search budget ``T``.
+
+Returns
+-------
+{returns}
+"""
+
+
+def penalty_doc(returns="penalty : torch.Tensor of shape (n,)\n    Per-row penalty."):
+    """Complete the docstring of an objective hook with the shared parameter section.
+
+    Parameters
+    ----------
+    returns : str, default="penalty : ..."
+        The Returns entry.
+
+    Returns
+    -------
+    decorator : callable
+        Sets ``__doc__`` to the function's summary followed by the parameters.
+    """
+    def decorate(func):
+        func.__doc__ = (inspect.cleandoc(func.__doc__) + "\n"
+                        + _HOOK_PARAMETERS.format(returns=returns))
+        return func
+
+    return decorate
 
 
 @dataclass
@@ -252,54 +296,15 @@ default=None
         """
         return state
 
+    @penalty_doc(returns="loss : torch.Tensor of shape (n,)\n    Per-row objective.")
     def objective(self, logits, target, x_cf, x, t, max_steps):
-        """Per-row objective: class loss towards ``target`` plus :meth:`penalty`.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (n, n_classes)
-            Model logits at the current counterfactuals.
-        target : torch.Tensor of int64, shape (n,)
-            Target class indices.
-        x_cf : torch.Tensor of shape (n, n_features)
-            Current counterfactuals (feature space).
-        x : torch.Tensor of shape (n, n_features)
-            Factuals.
-        t : int
-            Number of search steps taken so far.
-        max_steps : int
-            Search budget ``T``.
-
-        Returns
-        -------
-        loss : torch.Tensor of shape (n,)
-        """
+        """Per-row objective: class loss towards ``target`` plus :meth:`penalty`."""
         loss = F.cross_entropy(logits, target, reduction="none")
         return loss + self.penalty(logits, target, x_cf, x, t, max_steps)
 
+    @penalty_doc()
     def penalty(self, logits, target, x_cf, x, t, max_steps):
-        """Per-row penalty added to the class loss (zero by default).
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (n, n_classes)
-            Model logits at the current counterfactuals.
-        target : torch.Tensor of int64, shape (n,)
-            Target class indices.
-        x_cf : torch.Tensor of shape (n, n_features)
-            Current counterfactuals.
-        x : torch.Tensor of shape (n, n_features)
-            Factuals.
-        t : int
-            Number of search steps taken so far.
-        max_steps : int
-            Search budget ``T``.
-
-        Returns
-        -------
-        penalty : torch.Tensor of shape (n,)
-            Per-row penalty.
-        """
+        """Per-row penalty added to the class loss (zero by default)."""
         return torch.zeros(x.shape[0], dtype=x_cf.dtype, device=x_cf.device)
 
 

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._losses import energy
 from .._utils import DEPRECATED, renamed_max_iter
-from ._base import BaseGenerator
+from ._base import BaseGenerator, penalty_doc
 from ._generic import _DistanceMixin
 
 
@@ -88,29 +88,9 @@ class ECCoGenerator(_DistanceMixin, BaseGenerator):
         self.energy_reg = energy_reg
         self.distance = distance
 
+    @penalty_doc()
     def penalty(self, logits, target, x_cf, x, t, max_steps):
-        """Distance and energy penalties.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (n, n_classes)
-            Model logits at the current counterfactuals.
-        target : torch.Tensor of int64, shape (n,)
-            Target class indices.
-        x_cf : torch.Tensor of shape (n, n_features)
-            Current counterfactuals.
-        x : torch.Tensor of shape (n, n_features)
-            Factuals.
-        t : int
-            Number of search steps taken so far.
-        max_steps : int
-            Search budget ``T``.
-
-        Returns
-        -------
-        penalty : torch.Tensor of shape (n,)
-            Per-row penalty.
-        """
+        """Distance and energy penalties."""
         out = torch.zeros(x.shape[0], dtype=x_cf.dtype, device=x_cf.device)
         if self.lambda_cost:
             out = out + self.lambda_cost * self._distance(x_cf, x)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseGenerator
+from ._base import BaseGenerator, penalty_doc
 
 
 class _DistanceMixin:
@@ -76,29 +76,9 @@ class GenericGenerator(_DistanceMixin, BaseGenerator):
         self.lambda_cost = lambda_cost
         self.distance = distance
 
+    @penalty_doc()
     def penalty(self, logits, target, x_cf, x, t, max_steps):
-        """Distance penalty ``lambda_cost * d(x', x)``.
-
-        Parameters
-        ----------
-        logits : torch.Tensor of shape (n, n_classes)
-            Model logits at the current counterfactuals.
-        target : torch.Tensor of int64, shape (n,)
-            Target class indices.
-        x_cf : torch.Tensor of shape (n, n_features)
-            Current counterfactuals.
-        x : torch.Tensor of shape (n, n_features)
-            Factuals.
-        t : int
-            Number of search steps taken so far.
-        max_steps : int
-            Search budget ``T``.
-
-        Returns
-        -------
-        penalty : torch.Tensor of shape (n,)
-            Per-row penalty.
-        """
+        """Distance penalty ``lambda_cost * d(x', x)``."""
         if self.lambda_cost == 0:
             return torch.zeros(x.shape[0], dtype=x_cf.dtype, device=x_cf.device)
         return self.lambda_cost * self._distance(x_cf, x)

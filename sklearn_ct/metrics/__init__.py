@@ -17,6 +17,9 @@ Per-counterfactual metrics return one value per row so that callers can filter (
 valid counterfactuals, as the paper does) before averaging.
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 from ._adversarial import fgsm_attack, pgd_attack, robust_accuracy
 from ._attribution import integrated_gradients, protected_feature_sensitivity
 from ._cost import counterfactual_cost, median_absolute_deviation, redundancy, sparsity

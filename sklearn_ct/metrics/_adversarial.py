@@ -1,5 +1,8 @@
 """Adversarial attacks (FGSM, PGD) and robust accuracy of differentiable classifiers."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numbers
 
 import numpy as np

@@ -1,5 +1,8 @@
 """Integrated-gradients attributions and the sensitivity of a model to protected features."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numbers
 
 import numpy as np

@@ -1,5 +1,8 @@
 """Cost (proximity) and sparsity of counterfactual explanations."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numbers
 
 import numpy as np

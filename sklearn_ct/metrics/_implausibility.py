@@ -1,5 +1,8 @@
 """Implausibility of counterfactuals relative to observed data of their target class."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import warnings
 
 import numpy as np

@@ -1,5 +1,8 @@
 """Maximum mean discrepancy (MMD) between two samples, computed in memory-bounded blocks."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numpy as np
 import torch
 from scipy.spatial.distance import pdist

@@ -6,6 +6,9 @@ their inputs themselves with error messages that name the offending argument. sc
 also accept torch tensors (counterfactuals usually come straight out of a torch search loop).
 """
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numbers
 
 import numpy as np

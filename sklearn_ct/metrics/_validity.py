@@ -1,5 +1,8 @@
 """Validity of counterfactual explanations."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numpy as np
 from sklearn.utils._param_validation import validate_params
 

