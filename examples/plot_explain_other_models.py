@@ -9,8 +9,8 @@ Explaining models that were not trained with CT
 * *black-box* generators (:class:`~sklearn_ct.explainers.GrowingSpheresGenerator`) only
   call ``predict_proba`` and work for every scikit-learn classifier, e.g. a random
   forest or an :class:`~sklearn.neural_network.MLPClassifier`;
-* *gradient* generators (:class:`~sklearn_ct.GenericGenerator`,
-  :class:`~sklearn_ct.ECCoGenerator`, :class:`~sklearn_ct.explainers.REVISEGenerator`)
+* *gradient* generators (:class:`~sklearn_ct.generators.GenericGenerator`,
+  :class:`~sklearn_ct.generators.ECCoGenerator`, :class:`~sklearn_ct.explainers.REVISEGenerator`)
   need a differentiable model: a ``torch.nn.Module`` returning logits, a skorch net or a
   ``CTClassifier``.
 

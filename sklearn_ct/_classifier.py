@@ -85,7 +85,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
     generator : None, {"ecco", "generic", "revise"} or generator instance, default=None
         Counterfactual generator used during training, one that searches along gradients
         (see :mod:`sklearn_ct.generators`). ``None`` is
-        :class:`~sklearn_ct.ECCoGenerator` with the paper's training settings
+        :class:`~sklearn_ct.generators.ECCoGenerator` with the paper's training settings
         (``lambda_cost=0.001, lambda_energy=5``). Its parameters can be tuned as
         ``generator__<param>``.
     n_counterfactuals : int, default=None
@@ -184,7 +184,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
       counterfactual with zero steps (the reference counts it as immature; this only
       happens for ``decision_threshold < 0.5`` or more than two classes);
     * the ECCo energy penalty is kept for ``max_steps <= 12`` (see
-      :func:`~sklearn_ct.ecco_energy_weight`);
+      :func:`~sklearn_ct.generators.ecco_energy_weight`);
     * training rows are shuffled each epoch (``shuffle=True``);
     * PyTorch's default weight initialisation instead of Flux's Glorot-uniform.
 

@@ -7,13 +7,13 @@ counterfactual per row with the columns of ``X``, and ``explain`` returns the ri
 and of the evaluation protocol.
 
 The generators live in :mod:`sklearn_ct.generators`; the ones the explainer adds to
-training's :class:`~sklearn_ct.GenericGenerator` and :class:`~sklearn_ct.ECCoGenerator`
-are re-exported here:
+training's generators are re-exported here:
 
-- :class:`REVISEGenerator`: gradient search in the latent space of a VAE fitted in ``fit``;
-- :class:`GrowingSpheresGenerator`: a black-box search that only needs ``predict_proba``
-  (any classifier, e.g. a random forest); black-box generators derive from
-  :class:`BaseBlackBoxGenerator`.
+- :class:`~sklearn_ct.generators.REVISEGenerator`: gradient search in the latent space of a
+  VAE fitted in ``fit``;
+- :class:`~sklearn_ct.generators.GrowingSpheresGenerator`: a black-box search that only
+  needs ``predict_proba`` (any classifier, e.g. a random forest); black-box generators
+  derive from :class:`~sklearn_ct.generators.BaseBlackBoxGenerator`.
 """
 
 # Authors: The sklearn_ct developers

@@ -36,10 +36,12 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
     also returns the targets, validity, number of steps and target probabilities, and the
     search path on request.
 
-    All rows are searched at once. Gradient generators (:class:`~sklearn_ct.ECCoGenerator`,
-    :class:`~sklearn_ct.GenericGenerator`, :class:`REVISEGenerator`) use the batched
-    gradient search that :class:`~sklearn_ct.CTClassifier` uses during training and need a
-    differentiable model; black-box generators (:class:`GrowingSpheresGenerator`) only
+    All rows are searched at once, by the generator's ``generate``. Gradient generators
+    (:class:`~sklearn_ct.generators.ECCoGenerator`,
+    :class:`~sklearn_ct.generators.GenericGenerator`,
+    :class:`~sklearn_ct.generators.REVISEGenerator`) use the batched gradient search that
+    :class:`~sklearn_ct.CTClassifier` uses during training and need a differentiable model;
+    black-box generators (:class:`~sklearn_ct.generators.GrowingSpheresGenerator`) only
     call ``predict_proba`` and explain any classifier.
 
     Parameters
@@ -55,10 +57,13 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         across clones. With a pipeline, counterfactuals are searched in the input space of
         its last step and mapped back with the preprocessing steps' ``inverse_transform``.
     generator : None, str or generator, default=None
-        Counterfactual generator: ``None`` or ``"ecco"`` (:class:`~sklearn_ct.ECCoGenerator`),
-        ``"generic"`` (:class:`~sklearn_ct.GenericGenerator`), ``"revise"``
-        (:class:`REVISEGenerator`), ``"growing_spheres"`` (:class:`GrowingSpheresGenerator`)
-        or an instance (cloned; tune it as ``generator__<param>``).
+        Counterfactual generator: ``None`` or ``"ecco"``
+        (:class:`~sklearn_ct.generators.ECCoGenerator`), ``"generic"``
+        (:class:`~sklearn_ct.generators.GenericGenerator`), ``"revise"``
+        (:class:`~sklearn_ct.generators.REVISEGenerator`), ``"growing_spheres"``
+        (:class:`~sklearn_ct.generators.GrowingSpheresGenerator`), the names of
+        :data:`~sklearn_ct.generators.GENERATORS`, or an instance (cloned; tune it as
+        ``generator__<param>``).
     target : "opposite", "random", label or array-like of labels, default="opposite"
         Target class of each counterfactual. ``"opposite"``: the other class for binary
         problems, otherwise a random class other than the predicted one. ``"random"``: a
@@ -124,7 +129,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
     See Also
     --------
     sklearn_ct.CTClassifier : Trains classifiers whose counterfactuals are plausible.
-    sklearn_ct.search_counterfactuals : The batched gradient search.
+    sklearn_ct.generators.search_counterfactuals : The batched gradient search.
 
     Notes
     -----
