@@ -6,11 +6,12 @@ Explaining models that were not trained with CT
 :class:`~sklearn_ct.explainers.CounterfactualExplainer` explains any classifier, not only
 :class:`~sklearn_ct.CTClassifier`:
 
-* *black-box* generators (:class:`~sklearn_ct.explainers.GrowingSpheresGenerator`) only
+* *black-box* generators (:class:`~sklearn_ct.generators.GrowingSpheresGenerator`) only
   call ``predict_proba`` and work for every scikit-learn classifier, e.g. a random
   forest or an :class:`~sklearn.neural_network.MLPClassifier`;
 * *gradient* generators (:class:`~sklearn_ct.generators.GenericGenerator`,
-  :class:`~sklearn_ct.generators.ECCoGenerator`, :class:`~sklearn_ct.explainers.REVISEGenerator`)
+  :class:`~sklearn_ct.generators.ECCoGenerator`,
+  :class:`~sklearn_ct.generators.REVISEGenerator`)
   need a differentiable model: a ``torch.nn.Module`` returning logits, a skorch net or a
   ``CTClassifier``.
 
