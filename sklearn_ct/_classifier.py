@@ -380,6 +380,8 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
 
         lambda_div, lambda_reg, lambda_adv = self._effective_lambdas()
         needs_cf = (lambda_div, lambda_reg, lambda_adv) != (0.0, 0.0, 0.0)
+        max_steps = renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__,
+                                     stacklevel=4)
         callbacks = []
         self.generator_ = check_generator(self.generator, gradient_only=True).fit(X_train, y_train)
         if needs_cf:
@@ -402,8 +404,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                     n_classes,
                     n_cf,
                     burnin_epochs=round(self.burnin * self.max_epochs),
-                    max_steps=renamed_max_iter(self.max_steps, self.max_iter,
-                                               type(self).__name__, stacklevel=4),
+                    max_steps=max_steps,
                     decision_threshold=self.decision_threshold,
                     step_size=self.step_size,
                     adversarial_epsilon=self.adversarial_epsilon,
