@@ -9,10 +9,24 @@ numbers, and writes CSV files and figures to the output folder.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 DEFAULT_OUTPUT = "sklearn_ct_results"
+
+#: Fewest training rows per data set that ``--train-rows`` accepts (the experiment's own
+#: minimum, see :func:`sklearn_ct.experiment.experiment_settings`).
+MIN_TRAIN_ROWS = 10
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
 def _positive_int(text):
@@ -23,6 +37,32 @@ def _positive_int(text):
             f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _train_rows(text):
+    value = _integer(text)
+    if value < MIN_TRAIN_ROWS:
+        raise argparse.ArgumentTypeError(
+            f"expected at least {MIN_TRAIN_ROWS} training rows, got {text!r}")
+    return value
+
+
+def _seed(text):
+    # Every seed of the experiment is derived from this one by NumPy's SeedSequence,
+    # which takes non-negative integers of any size.
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _n_jobs(text):
+    value = _integer(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "expected a positive number of jobs, or a negative one (-1: all cores, -2: all "
+            "but one, ...), got '0'")
     return value
 
 
@@ -61,16 +101,18 @@ def _parser():
                      help="individuals per run and model (default: by preset and data kind)")
     exp.add_argument("--epochs", type=_positive_int, metavar="N",
                      help="training epochs (default: 100, the paper's)")
-    exp.add_argument("--train-rows", type=_positive_int, metavar="N",
-                     help="use at most N training rows per data set (default: all)")
+    exp.add_argument("--train-rows", type=_train_rows, metavar="N",
+                     help="use at most N training rows per data set, N >= "
+                          f"{MIN_TRAIN_ROWS} (default: all)")
     exp.add_argument("--zero-mutability-penalties", action="store_true", default=None,
                      help="train the synthetic protected CT models without the adversarial "
                           "and ridge terms, as the reference's records of the paper's cost "
                           "runs say (off by default, see doc/reproducing.rst)")
-    exp.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    exp.add_argument("--seed", type=_seed, default=0, metavar="N",
+                     help="random seed, a non-negative integer (default: 0)")
     exp.add_argument("--output", metavar="DIR", default=DEFAULT_OUTPUT,
                      help=f"folder for CSV results and figures (default: ./{DEFAULT_OUTPUT})")
-    exp.add_argument("--n-jobs", type=int, default=1, metavar="N",
+    exp.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                      help="parallel jobs across data sets and models (default: 1; -1: all "
                           "cores); each uses one torch thread")
     exp.add_argument("--no-figures", dest="figures", action="store_false",
@@ -80,10 +122,42 @@ def _parser():
     return parser, exp
 
 
-def _experiment(args, parser):
-    import torch
+def _check_output(path):
+    """A message saying why results cannot be written to the folder ``path``, or None.
 
-    from .experiment import resolve_datasets, run_experiment, save_results
+    The folder is created if it does not exist (the run would create it anyway), and a
+    temporary file is written to it and removed, so that a run never fails at its end
+    because its results cannot be saved.
+    """
+    if not path:
+        return "argument --output: expected a folder, got an empty string"
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        return f"argument --output: {path!r} exists and is not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return f"argument --output: cannot write results to {path!r}: {reason}"
+    return None
+
+
+def _settings_overrides(args, datasets):
+    return dict(
+        datasets=datasets, n_runs=args.runs, n_individuals=args.individuals,
+        max_epochs=args.epochs, max_train_rows=args.train_rows,
+        zero_mutability_penalties=args.zero_mutability_penalties,
+    )
+
+
+def _validate(args, parser):
+    """Check every argument before anything is trained; usage errors exit with status 2.
+
+    Returns the resolved data sets (None for the preset's).
+    """
+    from .experiment import experiment_settings, resolve_datasets
 
     datasets = None
     if args.datasets:
@@ -91,17 +165,32 @@ def _experiment(args, parser):
             datasets = resolve_datasets(args.datasets)
         except ValueError as exc:
             parser.error(str(exc))
+    try:
+        experiment_settings(args.preset or "quick", **_settings_overrides(args, datasets))
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    problem = _check_output(os.fspath(args.output))
+    if problem:
+        parser.error(problem)
+    return datasets
+
+
+def _experiment(args, parser):
+    import torch
+
+    from .experiment import run_experiment, save_results
+
+    datasets = _validate(args, parser)
     # Library code never sets threads; the command does: one thread is the fastest for
     # these small networks and keeps timings predictable on shared machines.
     torch.set_num_threads(1)
     progress = sys.stdout.isatty() if args.progress is None else args.progress
     tic = time.perf_counter()
+    overrides = _settings_overrides(args, datasets)
+    overrides.pop("datasets")
     result = run_experiment(
         datasets, preset=args.preset or "quick", random_state=args.seed, n_jobs=args.n_jobs,
-        progress=progress, log=lambda line: print(line, flush=True),
-        n_runs=args.runs, n_individuals=args.individuals, max_epochs=args.epochs,
-        max_train_rows=args.train_rows,
-        zero_mutability_penalties=args.zero_mutability_penalties,
+        progress=progress, log=lambda line: print(line, flush=True), **overrides,
     )
     print()
     print(result.report())

@@ -52,6 +52,48 @@ def test_unknown_dataset_is_a_usage_error(capsys):
     assert "Unknown data set 'cred'" in err and "german_credit" in err
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--n-jobs", "0"], "argument --n-jobs"),
+    (["--seed", "-1"], "argument --seed: expected a non-negative integer"),
+    (["--train-rows", "5"], "argument --train-rows: expected at least 10"),
+    (["--output", ""], "argument --output"),
+    (["--output", "{file}"], "is not a folder"),
+    (["--output", "{file}/results"], "cannot write results"),
+])
+def test_bad_options_are_usage_errors_before_training(args, message, tmp_path, capsys,
+                                                      monkeypatch):
+    import sklearn_ct.experiment
+
+    def no_training(*args, **kwargs):  # pragma: no cover - must not be reached
+        raise AssertionError("trained before validating the options")
+
+    monkeypatch.setattr(sklearn_ct.experiment, "run_experiment", no_training)
+    path = tmp_path / "a_file"
+    path.write_text("x")
+    args = [a.format(file=path) for a in args]
+    with pytest.raises(SystemExit) as info:
+        main(["experiment", "--datasets", "ls", *args])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and message in err
+
+
+def test_output_folder_is_created_before_training(tmp_path, monkeypatch):
+    import sklearn_ct.experiment
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(sklearn_ct.experiment, "run_experiment", stop)
+    out = tmp_path / "new" / "results"
+    with pytest.raises(Stop):
+        main(["experiment", "--datasets", "ls", "--output", str(out)])
+    assert out.is_dir() and not any(out.iterdir())
+
+
 def test_module_entry_point_help():
     proc = subprocess.run([sys.executable, "-m", "sklearn_ct", "experiment", "--help"],
                           capture_output=True, text=True, check=True)
