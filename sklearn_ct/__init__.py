@@ -8,7 +8,7 @@ Train classifiers whose counterfactual explanations are plausible and actionable
 # SPDX-License-Identifier: BSD-3-Clause
 
 from . import callbacks, generators
-from ._classifier import CTClassifier
+from ._classifier import REFERENCE_PARAMS, CTClassifier
 from ._constraints import infer_domain
 from ._modules import MLP
 from ._net import NonFiniteLossWarning
@@ -34,6 +34,7 @@ __all__ = [
     "GrowingSpheresGenerator",
     "MLP",
     "NonFiniteLossWarning",
+    "REFERENCE_PARAMS",
     "REVISEGenerator",
     "SearchResult",
     "__version__",

@@ -3,6 +3,7 @@
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import copy
 import numbers
 import warnings
 
@@ -22,10 +23,17 @@ from ._constraints import direction_masks, resolve_domain, resolve_mutability
 from ._model import encode_labels, resolve_model, softmax
 from ._modules import build_module
 from ._net import CTNet
+from ._selection import judge_plausibility, train_with_selection
 from ._utils import DEPRECATED, SEED_MAX, check_device, renamed_max_iter
 from .callbacks import CounterfactualGeneration
 from .generators import BaseGenerator, check_generator
 from .generators._registry import generator_names
+
+#: The parameters with which :class:`CTClassifier` trains as the reference implementation
+#: does, where the package's defaults deliberately differ (see doc/deviations.rst):
+#: CT from the first epoch, a new counterfactual pool every epoch, and the CT network kept
+#: whatever its explanations. ``CTClassifier(**REFERENCE_PARAMS)``.
+REFERENCE_PARAMS = {"burnin": 0.0, "refresh_steps": None, "selection": None}
 
 #: Which CT terms each objective keeps (energy differential, energy ridge, adversarial).
 OBJECTIVES = {
@@ -86,16 +94,23 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         Counterfactual generator used during training, one that searches along gradients
         (see :mod:`sklearn_ct.generators`). ``None`` is
         :class:`~sklearn_ct.generators.ECCoGenerator` with the paper's training settings
-        (``lambda_cost=0.001, lambda_energy=5``). Its parameters can be tuned as
+        (``lambda_cost=0.001, lambda_energy=5``); ``"generic"`` is
+        :class:`~sklearn_ct.generators.GenericGenerator` with the reference's training
+        weight ``lambda_cost=0.001`` (its explainer default is 0.1); ``"revise"`` is
+        seeded from ``random_state``. Its parameters can be tuned as
         ``generator__<param>``.
     n_counterfactuals : int, default=None
         Counterfactuals generated per epoch, for training rows drawn without replacement.
         ``None`` uses ``min(1000, n_samples)`` (the paper uses 1000 on synthetic and 5000
         on real data). A larger value than the number of training rows is clipped with a
         warning. At least one counterfactual is generated per mini-batch.
-    burnin : float, default=0.0
-        Fraction of ``max_epochs`` trained conventionally before CT starts. Together
-        with ``warm_start`` this fine-tunes an already trained network with CT.
+    burnin : float, default=0.5
+        Fraction of ``max_epochs`` trained conventionally before CT starts (the reference
+        starts CT at once, ``burnin=0``). CT then fine-tunes the network, as the paper
+        found it works as well as training with CT throughout, at half the extra cost;
+        the shared conventional epochs are also where plausibility selection forks (see
+        ``selection``). Together with ``warm_start`` this fine-tunes an already trained
+        network with CT.
     decision_threshold : float, default=0.5
         Target probability ``tau`` a counterfactual must reach to count as mature;
         immature ones are replaced by their positive sample (no energy differential).
@@ -146,6 +161,23 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         counterfactuals; the global torch and numpy RNGs are left untouched.
     verbose : int, default=0
         ``0`` is silent; ``1`` prints a table per epoch and skorch's progress bar.
+    selection : {"plausibility"} or None, default="plausibility"
+        Keep the CT network only where it explains better than conventional training.
+        Training forks after the burn-in into the CT network and its conventionally
+        trained twin (exactly the model ``objective="vanilla"`` with the same
+        ``random_state`` gives); both explain the same training rows with a plain
+        gradient search and with the default explainer, and the CT network is kept
+        unless its counterfactuals are further from the data of their target class (IP,
+        5-nearest-neighbour distance or IP*), less often valid, or its training accuracy
+        is lower by more than 2 points (see :ref:`plausibility-selection`). ``selected_``
+        says which was kept. ``None`` always keeps the CT network (the reference's
+        behaviour). Selection needs the CT terms, epochs after the burn-in and no
+        user ``callbacks``; otherwise it is skipped.
+    refresh_steps : "auto", int or None, default="auto"
+        Minimum number of training steps (mini-batches) that share one counterfactual
+        pool. ``"auto"`` is ``4 * max_steps``, so that the search costs a fraction of the
+        training also on small data sets, which have few mini-batches per epoch; on large
+        ones this is every epoch. ``None`` draws a new pool every epoch (the reference).
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit`` (the optimizer state is
         not kept). Combine with ``objective`` and ``burnin`` to fine-tune with CT.
@@ -171,6 +203,12 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         Direction of every feature.
     n_iter_ : int
         Number of epochs run in the last fit.
+    selected_ : {"ct", "vanilla"}
+        Which network was kept: the CT network, or (``selection="plausibility"``) its
+        conventionally trained twin; ``"vanilla"`` for ``objective="vanilla"``.
+    selection_scores_ : dict
+        The comparison behind ``selected_`` (ratios CT / twin of IP, kNN, IP* and cost
+        per search, validities, training accuracies); empty without selection.
 
     See Also
     --------
@@ -234,6 +272,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "selection": [None, StrOptions({"plausibility"})],
+        "refresh_steps": [None, StrOptions({"auto"}),
+                          Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -249,7 +290,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         lambda_adv=0.25,
         generator=None,
         n_counterfactuals=None,
-        burnin=0.0,
+        burnin=0.5,
         decision_threshold=0.5,
         max_steps=30,
         step_size=0.1,
@@ -267,6 +308,8 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        selection="plausibility",
+        refresh_steps="auto",
         max_iter=DEPRECATED,
     ):
         self.module = module
@@ -297,6 +340,8 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.selection = selection
+        self.refresh_steps = refresh_steps
         self.max_iter = max_iter
 
     # -- helpers -------------------------------------------------------------------------
@@ -316,6 +361,30 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                 name = f"{type(cb).__name__}_{i}"
             out.append((name, clone(cb)))
         return out
+
+    def _n_counterfactuals(self, n_rows):
+        """Pool size per epoch: ``n_counterfactuals``, ``min(1000, n)`` by default."""
+        n_cf = self.n_counterfactuals
+        if n_cf is None:
+            return min(1000, n_rows)
+        if n_cf > n_rows:
+            warnings.warn(
+                f"n_counterfactuals={n_cf} is larger than the number of training rows "
+                f"({n_rows}); using {n_rows}.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return n_rows
+        return n_cf
+
+    def _search_bounds(self, device, can_inc, can_dec):
+        """Domain and mutability tensors of a constrained search on ``device``."""
+        def tensor(values, dtype):
+            return torch.as_tensor(np.asarray(values), dtype=dtype, device=device)
+
+        return (tensor(self.domain_[:, 0], torch.float32), tensor(self.domain_[:, 1],
+                                                                  torch.float32),
+                tensor(can_inc, torch.bool), tensor(can_dec, torch.bool))
 
     # -- fit -----------------------------------------------------------------------------
 
@@ -382,43 +451,58 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         needs_cf = (lambda_div, lambda_reg, lambda_adv) != (0.0, 0.0, 0.0)
         max_steps = renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__,
                                      stacklevel=4)
-        callbacks = []
-        self.generator_ = check_generator(self.generator, gradient_only=True).fit(X_train, y_train)
-        if needs_cf:
-            n_cf = self.n_counterfactuals
-            if n_cf is None:
-                n_cf = min(1000, X_train.shape[0])
-            elif n_cf > X_train.shape[0]:
-                warnings.warn(
-                    f"n_counterfactuals={n_cf} is larger than the number of training rows "
-                    f"({X_train.shape[0]}); using {X_train.shape[0]}.",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                n_cf = X_train.shape[0]
-            can_inc, can_dec = direction_masks(self.mutability_)
-            callbacks.append((
-                "counterfactuals",
-                CounterfactualGeneration(
-                    self.generator_,
-                    n_classes,
-                    n_cf,
-                    burnin_epochs=round(self.burnin * self.max_epochs),
-                    max_steps=max_steps,
-                    decision_threshold=self.decision_threshold,
-                    step_size=self.step_size,
-                    adversarial_epsilon=self.adversarial_epsilon,
-                    domain=self.domain_,
-                    can_increase=can_inc,
-                    can_decrease=can_dec,
-                    random_state=seed_pool,
-                ),
-            ))
-        if self.verbose:
-            callbacks.append(("progress_bar", ProgressBar()))
-        callbacks += self._user_callbacks()
+        self.generator_ = check_generator(
+            self.generator, gradient_only=True, random_state=seed_pool, training=True,
+        ).fit(X_train, y_train)
+        burnin_epochs = round(self.burnin * self.max_epochs)
+        refresh_steps = 4 * max_steps if self.refresh_steps == "auto" else self.refresh_steps
+        can_inc, can_dec = direction_masks(self.mutability_)
+        # The fork of plausibility selection needs the CT terms, epochs left after the
+        # burn-in, and no user callbacks (which would see the fork's extra train-begin and
+        # train-end events).
+        select = (self.selection == "plausibility" and needs_cf and not self.callbacks
+                  and burnin_epochs < self.max_epochs)
+        n_cf = self._n_counterfactuals(X_train.shape[0]) if needs_cf else None
+
+        def callbacks(ct, burnin):
+            out = []
+            if ct:
+                out.append((
+                    "counterfactuals",
+                    CounterfactualGeneration(
+                        self.generator_, n_classes, n_cf, burnin_epochs=burnin,
+                        max_steps=max_steps, decision_threshold=self.decision_threshold,
+                        step_size=self.step_size, adversarial_epsilon=self.adversarial_epsilon,
+                        domain=self.domain_, can_increase=can_inc, can_decrease=can_dec,
+                        random_state=seed_pool, refresh_steps=refresh_steps,
+                    ),
+                ))
+            if self.verbose:
+                out.append(("progress_bar", ProgressBar()))
+            return out + self._user_callbacks()
+
+        def make_net(module, ct, burnin=0):
+            lambdas = (lambda_div, lambda_reg, lambda_adv) if ct else (0.0, 0.0, 0.0)
+            return CTNet(
+                module=module,
+                criterion=torch.nn.CrossEntropyLoss,
+                optimizer=self.optimizer,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                train_split=train_split,
+                iterator_train__shuffle=self.shuffle,
+                iterator_train__generator=torch.Generator().manual_seed(seed_torch),
+                callbacks=callbacks(ct, burnin),
+                device=device,
+                verbose=int(self.verbose),
+                lambda_div=lambdas[0],
+                lambda_reg=lambdas[1],
+                lambda_adv=lambdas[2],
+            )
 
         cuda_devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+        selected, scores = "ct" if needs_cf else "vanilla", {}
         # fork_rng: seed torch for this fit only, leaving the caller's global RNG untouched.
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed_torch)
@@ -431,24 +515,24 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                     self.module, X.shape[1], n_classes, self.module_params,
                     tuple(self.hidden_layer_sizes), self.activation,
                 )
-            net = CTNet(
-                module=module,
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=self.optimizer,
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                train_split=train_split,
-                iterator_train__shuffle=self.shuffle,
-                iterator_train__generator=torch.Generator().manual_seed(seed_torch),
-                callbacks=callbacks,
-                device=device,
-                verbose=int(self.verbose),
-                lambda_div=lambda_div,
-                lambda_reg=lambda_reg,
-                lambda_adv=lambda_adv,
-            )
-            net.fit(X_train, y_train)
+            if select:
+                bounds = self._search_bounds(device, can_inc, can_dec)
+
+                def judge(module_ct, module_twin):
+                    return judge_plausibility(module_ct, module_twin, X_train, y_train,
+                                              n_classes, bounds=bounds,
+                                              random_state=seed_pool)
+
+                net, kept_ct, scores = train_with_selection(
+                    lambda ct: make_net(copy.deepcopy(module) if ct else module, ct),
+                    X_train, y_train, burnin_epochs=burnin_epochs,
+                    max_epochs=self.max_epochs, judge=judge, cuda_devices=cuda_devices)
+                selected = "ct" if kept_ct else "vanilla"
+            else:
+                net = make_net(module, needs_cf, burnin_epochs)
+                net.fit(X_train, y_train)
+        self.selected_ = selected
+        self.selection_scores_ = scores
         self.net_ = net
         self.n_iter_ = len(net.history)
         return self

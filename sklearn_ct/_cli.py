@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 DEFAULT_OUTPUT = "sklearn_ct_results"
+DEFAULT_BENCHMARK_OUTPUT = "sklearn_ct_benchmark"
 
 #: Fewest training rows per data set that ``--train-rows`` accepts (the experiment's own
 #: minimum, see :func:`sklearn_ct.experiment.experiment_settings`).
@@ -119,7 +120,98 @@ def _parser():
                      help="do not draw figures")
     exp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bars (default: only when the output is a terminal)")
-    return parser, exp
+    bench = sub.add_parser(
+        "benchmark",
+        help="compare CT with conventional training on real tabular data (default settings)",
+        description="Train CTClassifier() and CTClassifier(objective='vanilla') with the "
+                    "package defaults on the real-data benchmark tasks, explain the same "
+                    "test rows with the default explainer and a fixed plain gradient search, "
+                    "and print paired reductions of IP, kNN, IP* and cost with bootstrap "
+                    "intervals; write CSV files.",
+    )
+    from .datasets import BENCHMARK_TASKS
+
+    bench.add_argument("--tasks", nargs="+", metavar="NAME", choices=list(BENCHMARK_TASKS),
+                       help=f"tasks (default: all {len(BENCHMARK_TASKS)}: "
+                            f"{', '.join(BENCHMARK_TASKS)})")
+    bench.add_argument("--quick", action="store_true",
+                       help="a small run: 4 tasks, 1 seed, 60 factuals, at most 2000 rows")
+    bench.add_argument("--seeds", type=_positive_int, metavar="N",
+                       help="training seeds per model (default: 3)")
+    bench.add_argument("--factuals", type=_positive_int, metavar="N",
+                       help="test rows explained per task (default: 200)")
+    bench.add_argument("--max-rows", type=_positive_int, metavar="N",
+                       help="stratified sub-sample of each task, at least 50 rows "
+                            "(default: all rows)")
+    bench.add_argument("--objectives", nargs="+", metavar="NAME",
+                       help="CTClassifier objectives compared with 'vanilla' (default: full)")
+    bench.add_argument("--paper", action="store_true",
+                       help="train CT with the reference implementation's behaviour "
+                            "(selection=None, burnin=0, refresh_steps=None) instead of the "
+                            "package defaults")
+    bench.add_argument("--seed", type=_seed, default=0, metavar="N",
+                       help="random seed (default: 0)")
+    bench.add_argument("--output", metavar="DIR", default=DEFAULT_BENCHMARK_OUTPUT,
+                       help=f"folder for CSV results (default: ./{DEFAULT_BENCHMARK_OUTPUT})")
+    bench.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
+                       help="parallel fits (default: 1; -1: all cores); each uses one torch "
+                            "thread")
+    bench.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress bar (default: only when the output is a terminal)")
+    return parser, exp, bench
+
+
+#: The benchmark's quick preset.
+QUICK_BENCHMARK = dict(tasks=("german_credit", "penguins", "pima_diabetes", "hmda"), n_seeds=1,
+                       n_factuals=60, max_rows=2000)
+
+def _benchmark_settings(args):
+    settings = dict(QUICK_BENCHMARK) if args.quick else {}
+    if args.tasks:
+        settings["tasks"] = tuple(args.tasks)
+    for name, value in (("n_seeds", args.seeds), ("n_factuals", args.factuals),
+                        ("max_rows", args.max_rows)):
+        if value is not None:
+            settings[name] = value
+    if args.objectives:
+        settings["objectives"] = tuple(args.objectives)
+    if args.paper:
+        from ._classifier import REFERENCE_PARAMS
+
+        settings["classifier_params"] = dict(REFERENCE_PARAMS)
+    settings["random_state"] = args.seed
+    return settings
+
+
+def _benchmark(args, parser):
+    import torch
+
+    from .experiment import BenchmarkSettings, run_benchmark
+
+    settings = _benchmark_settings(args)
+    try:
+        BenchmarkSettings(**settings)
+        from ._classifier import OBJECTIVES
+
+        unknown = set(settings.get("objectives", ())) - set(OBJECTIVES)
+        if unknown:
+            raise ValueError(f"unknown objectives {sorted(unknown)}; expected some of "
+                             f"{sorted(set(OBJECTIVES) - {'vanilla'})}")
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    problem = _check_output(os.fspath(args.output))
+    if problem:
+        parser.error(problem)
+    torch.set_num_threads(1)
+    progress = sys.stdout.isatty() if args.progress is None else args.progress
+    result = run_benchmark(n_jobs=args.n_jobs, progress=progress,
+                           log=lambda line: print(line, flush=True), **settings)
+    print()
+    print(result.report())
+    written = result.save(args.output)
+    print(f"Results ({len(written)} files) written to {args.output}/: "
+          + ", ".join(p.name for p in written))
+    return 0
 
 
 def _check_output(path):
@@ -221,8 +313,10 @@ def main(argv=None):
         Exit status (0 on success).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser, experiment_parser = _parser()
-    if not argv or argv[0] not in ("experiment", "-h", "--help"):
+    parser, experiment_parser, benchmark_parser = _parser()
+    if not argv or argv[0] not in ("experiment", "benchmark", "-h", "--help"):
         argv = ["experiment", *argv]
     args = parser.parse_args(argv)
+    if args.command == "benchmark":
+        return _benchmark(args, benchmark_parser)
     return _experiment(args, experiment_parser)

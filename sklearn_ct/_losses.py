@@ -178,53 +178,60 @@ class CTLoss:
         grad : torch.Tensor
             Gradient of ``loss`` with respect to ``logits``.
         """
-        device = logits.device
+        device, dtype = logits.device, logits.dtype
         n_c = chunk["x_cf"].shape[0]
         lam_div, lam_reg = float(self.lambda_div), float(self.lambda_reg)
         lam_adv = float(self.lambda_adv)
         terms = {}
+        # A step of a small network is a few dozen tiny tensor operations, each costing
+        # more in dispatch than in arithmetic: the weights and signs below are cached per
+        # (sizes, lambdas), and every term is one reduction.
         with torch.no_grad():
             # Cross-entropy rows: the batch, plus the nascent counterfactuals if used.
             n_ce = n_b + n_c if lam_adv else n_b
-            labels = torch.cat([yi, chunk["y_ae"]]) if lam_adv else yi
+            labels = (torch.cat([yi, chunk["y_ae"]]) if lam_adv else yi).unsqueeze(1)
             log_p = torch.log_softmax(logits[:n_ce], dim=1)
-            nll = -log_p.gather(1, labels.unsqueeze(1)).squeeze(1)
-            loss = loss_class = nll[:n_b].mean()
             weight = cached(
-                ("ce_weight", device, n_b, n_c, lam_adv),
+                ("ce_weight", device, dtype, n_b, n_c, lam_adv),
                 lambda: torch.cat([
-                    torch.full((n_b, 1), 1.0 / n_b, device=device),
-                    torch.full((n_c, 1), lam_adv / n_c, device=device),
+                    torch.full((n_b, 1), 1.0 / n_b, device=device, dtype=dtype),
+                    torch.full((n_c, 1), lam_adv / n_c, device=device, dtype=dtype),
                 ])[:n_ce],
             )
             minus_one = cached(
-                ("minus_one", device, n_ce), lambda: torch.full((n_ce, 1), -1.0, device=device)
+                ("minus_one", device, dtype, n_ce),
+                lambda: torch.full((n_ce, 1), -1.0, device=device, dtype=dtype),
             )
-            grad_ce = log_p.exp_().scatter_add_(1, labels.unsqueeze(1), minus_one).mul_(weight)
-            if lam_adv:
-                terms["adv"] = adv = nll[n_b:].mean()
-                loss = loss + lam_adv * adv
+            picked = log_p.gather(1, labels)
+            loss = loss_class = picked[:n_b].sum().neg_().div_(n_b)
             grad = torch.zeros_like(logits)
-            grad[:n_ce] = grad_ce
+            torch.exp(log_p, out=grad[:n_ce]).scatter_add_(1, labels, minus_one).mul_(weight)
+            if lam_adv:
+                terms["adv"] = adv = picked[n_b:].sum().neg_().div_(n_c)
+                loss = loss + lam_adv * adv
             if lam_div or lam_reg:
                 pair = chunk.get("target_pair")
                 if pair is None:
                     pair = torch.cat([chunk["target"], chunk["target"]]).unsqueeze(1)
                 z = logits[n_b + n_c:].gather(1, pair)
+                # -1/n_c for x+, +1/n_c for x': div is their weighted sum, and lam_div
+                # times them is the gradient of lam_div * div.
                 sign = cached(
-                    ("sign", device, n_c),
+                    ("sign", device, dtype, n_c),
                     lambda: torch.cat([
-                        torch.full((n_c, 1), -1.0 / n_c, device=device),
-                        torch.full((n_c, 1), 1.0 / n_c, device=device),
+                        torch.full((n_c, 1), -1.0 / n_c, device=device, dtype=dtype),
+                        torch.full((n_c, 1), 1.0 / n_c, device=device, dtype=dtype),
                     ]),
                 )
                 if lam_div:
-                    terms["div"] = div = (z[n_c:] - z[:n_c]).mean()
+                    terms["div"] = div = torch.vdot(sign.view(-1), z.view(-1))
                     loss = loss + lam_div * div
                 if lam_reg:
-                    terms["reg"] = reg = z.square().sum() / n_c
+                    terms["reg"] = reg = torch.vdot(z.view(-1), z.view(-1)).div_(n_c)
                     loss = loss + lam_reg * reg
-                grad[n_b + n_c:].scatter_(1, pair, lam_div * sign + (2 * lam_reg / n_c) * z)
+                coef = cached(("coef", device, dtype, n_c, lam_div), lambda: sign * lam_div)
+                # d loss / d z = lam_div * sign + 2 * lam_reg / n_c * z, in one operation.
+                grad[n_b + n_c:].scatter_(1, pair, torch.add(coef, z, alpha=2 * lam_reg / n_c))
         return loss, loss_class, terms, grad
 
 

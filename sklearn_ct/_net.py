@@ -33,6 +33,7 @@ recorded with skorch's ``history.record_batch`` and averaged per epoch by
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
 import math
 import warnings
 
@@ -118,6 +119,25 @@ def _implements(callback, method_name):
     if not isinstance(callback, Callback):
         return True
     return getattr(type(callback), method_name, None) is not getattr(Callback, method_name, None)
+
+
+def _has_batch_norm(module):
+    """Whether ``module`` has layers whose train-mode output depends on the whole batch."""
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+@contextlib.contextmanager
+def _batch_norm_eval(module):
+    """Batch-norm layers of ``module`` in eval mode (running statistics), the rest as is."""
+    layers = [m for m in module.modules()
+              if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training]
+    for m in layers:
+        m.eval()
+    try:
+        yield module
+    finally:
+        for m in layers:
+            m.train()
 
 
 class CTNet(NeuralNet):
@@ -280,9 +300,22 @@ class CTNet(NeuralNet):
             terms = {}
         else:
             n_b = Xi.shape[0]
-            logits = self.infer(torch.cat([Xi, *(chunk[k] for k in POOL_INPUTS)]),
-                                **fit_params)
-            if ct_loss.has_closed_form(self.criterion_):
+            pool = chunk.get("x_pool")
+            if pool is None:
+                pool = torch.cat([chunk[k] for k in POOL_INPUTS])
+            if self._cached(("batch_norm", id(self.module_)),
+                            lambda: _has_batch_norm(self.module_)):
+                # Batch statistics belong to the training batch: the pool rows are
+                # normalised with the running statistics and do not update them.
+                logits_b = self.infer(Xi, **fit_params)
+                with _batch_norm_eval(self.module_):
+                    logits = torch.cat([logits_b, self.infer(pool, **fit_params)])
+            else:
+                # One forward pass for the batch and its pool rows.
+                logits = self.infer(torch.cat([Xi, pool]), **fit_params)
+            closed = self._cached(("closed_form", id(self.criterion_)),
+                                  lambda: ct_loss.has_closed_form(self.criterion_))
+            if closed:
                 y_pred = logits.detach()[:n_b]
                 loss, loss_class, terms, grad = ct_loss.closed_form(
                     logits.detach(), to_tensor(yi, device=device), chunk, n_b, self._cached)
@@ -337,9 +370,11 @@ class CTNet(NeuralNet):
             correct = int((y_pred.argmax(dim=1) == y).sum())
             record("train_acc" if training else "valid_acc", correct / len(y))
         if training:
-            for key in _STEP_RECORDS:
-                if key in step:
-                    record(key, float(step[key]))
+            keys = [key for key in _STEP_RECORDS if key in step]
+            # One transfer for all terms (each float() of a tensor is a separate sync).
+            values = torch.stack([step[key] for key in keys]).tolist() if keys else []
+            for key, value in zip(keys, values):
+                record(key, value)
             record("skipped", bool(step.get("skipped", False)))
 
     def on_epoch_end(self, net, **kwargs):

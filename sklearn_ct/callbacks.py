@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from ._losses import protect_immutable
+from ._losses import POOL_INPUTS, protect_immutable
 from ._utils import DEPRECATED, eval_mode, renamed_max_iter
 
 __all__ = ["CounterfactualGeneration"]
@@ -79,8 +79,21 @@ class CounterfactualGeneration(Callback):
         Mutability masks.
     random_state : int, default=0
         Seed of the pool's random draws.
+    refresh_steps : int or None, default=None
+        Minimum number of training steps (mini-batches) between two pools. None draws a new
+        pool at the start of every epoch (the reference). Otherwise a pool is kept, and
+        handed out again chunk by chunk, until at least this many steps have used it, so
+        that small data sets (few mini-batches per epoch) do not spend most of their time
+        searching: the staleness of a pool is then bounded in optimizer steps, as it is
+        for the reference on its own data sets (one pool per 10-100 steps).
     max_iter : int
         Deprecated alias of ``max_steps``.
+
+    Notes
+    -----
+    The random draws continue across consecutive ``partial_fit`` calls of the same net
+    (they are seeded once, when skorch initializes the callback, not at every call), so
+    a net trained in segments never repeats a pool; a segment starts with a new pool.
     """
 
     def __init__(
@@ -98,6 +111,7 @@ class CounterfactualGeneration(Callback):
         can_increase=None,
         can_decrease=None,
         random_state=0,
+        refresh_steps=None,
         max_iter=DEPRECATED,
     ):
         self.generator = generator
@@ -112,14 +126,24 @@ class CounterfactualGeneration(Callback):
         self.can_increase = can_increase
         self.can_decrease = can_decrease
         self.random_state = random_state
+        self.refresh_steps = refresh_steps
         self.max_iter = max_iter
+
+    def initialize(self):
+        """Seed the pool's draws and reset the epoch and step counters (once per net)."""
+        self.rng_ = np.random.default_rng(self.random_state)
+        self.epoch_ = 0
+        self.steps_used_ = None
+        self.chunks_ = None
+        self.last_pool_ = None
+        return super().initialize()
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.max_steps_ = renamed_max_iter(self.max_steps, self.max_iter,
                                            type(self).__name__)
         device = net.device
-        self.rng_ = np.random.default_rng(self.random_state)
-        self.epoch_ = 0
+        if not hasattr(self, "rng_"):  # used without skorch's initialize()
+            self.initialize()
         self.X_ = torch.as_tensor(np.asarray(X), dtype=torch.float32, device=device)
         y = np.asarray(y)
         self.y_ = torch.as_tensor(y, dtype=torch.long, device=device)
@@ -133,12 +157,14 @@ class CounterfactualGeneration(Callback):
         dec = ones if self.can_decrease is None else self.can_decrease
         self.can_increase_ = torch.as_tensor(inc, dtype=torch.bool, device=device)
         self.can_decrease_ = torch.as_tensor(dec, dtype=torch.bool, device=device)
-        self.chunks_ = None
-        self.last_pool_ = None
+        if self.last_pool_ is not None:
+            # A pool kept across partial_fit calls returns to the training device.
+            self.last_pool_ = {k: v.to(device) for k, v in self.last_pool_.items()}
 
     def on_train_end(self, net, **kwargs):
         # Never keep training data (or the pool) inside a fitted, picklable estimator.
         self.X_ = self.y_ = self.chunks_ = None
+        self.steps_used_ = None
         net.cf_batch_ = None
         # The last pool stays on the training device during the fit (no per-epoch copies);
         # a host copy is kept for inspection.
@@ -231,16 +257,31 @@ class CounterfactualGeneration(Callback):
             "n_iter": result.n_iter,
         }
 
+    def _pool_is_fresh(self, n_batches):
+        """Whether the current pool may serve another epoch of ``n_batches`` steps."""
+        if self.refresh_steps is None or self.chunks_ is None or self.steps_used_ is None:
+            return False
+        return self.steps_used_ < self.refresh_steps and len(self.chunks_) == n_batches
+
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         self.epoch_ += 1
-        self.chunks_ = None
         self.batch_idx_ = 0
         if self.epoch_ <= self.burnin_epochs:
+            self.chunks_ = None
             for key in ("cf_mature", "cf_iter", "cf_time"):
                 net.history.record(key, None)
             return
-        tic = time.perf_counter()
         n_batches = max(1, math.ceil(len(dataset_train) / net.batch_size))
+        if self._pool_is_fresh(n_batches):
+            # Reuse the pool: the same chunks go to the same positions of the epoch.
+            self.steps_used_ += n_batches
+            pool = self.last_pool_
+            net.history.record("cf_mature", float(pool["mature"].float().mean()))
+            net.history.record("cf_iter", float(pool["n_iter"].float().mean()))
+            net.history.record("cf_time", 0.0)
+            return
+        tic = time.perf_counter()
+        self.steps_used_ = n_batches
         pool = self.generate_pool(net, n_batches)
         sizes = split_sizes(pool["x_cf"].shape[0], n_batches)
         keys = ("target", "x_cf", "x_pos", "x_ae", "y_ae")
@@ -250,6 +291,8 @@ class CounterfactualGeneration(Callback):
             # The targets of the positives and counterfactuals, stacked as the training
             # step gathers them (one index tensor per chunk and epoch, not per step).
             chunk["target_pair"] = torch.cat([chunk["target"], chunk["target"]]).unsqueeze(1)
+            # The pool rows of the chunk, stacked in the order the step evaluates them.
+            chunk["x_pool"] = torch.cat([chunk[k] for k in POOL_INPUTS])
         self.last_pool_ = pool
         net.history.record("cf_mature", float(pool["mature"].float().mean()))
         net.history.record("cf_iter", float(pool["n_iter"].float().mean()))

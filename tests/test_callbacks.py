@@ -11,7 +11,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from sklearn_ct import CTClassifier, callbacks
+from sklearn_ct import REFERENCE_PARAMS, CTClassifier, callbacks
 from sklearn_ct.callbacks import CounterfactualGeneration, split_sizes
 
 
@@ -22,7 +22,7 @@ def _pool(clf):
 def test_pool_semantics_multiclass(blobs):
     X, y = blobs
     eps = 0.2
-    clf = CTClassifier(n_counterfactuals=150, adversarial_epsilon=eps, max_epochs=4, lr=0.02,
+    clf = CTClassifier(**REFERENCE_PARAMS, n_counterfactuals=150, adversarial_epsilon=eps, max_epochs=4, lr=0.02,
                        decision_threshold=0.9, max_steps=15, random_state=1).fit(X, y)
     pool = _pool(clf)
     idx = pool["index"].numpy()
@@ -50,7 +50,7 @@ def test_pool_semantics_multiclass(blobs):
 
 def test_pool_protects_immutable_and_monotone_features(binary):
     X, y = binary
-    clf = CTClassifier(mutability={0: "none", 1: "increase"}, n_counterfactuals=100,
+    clf = CTClassifier(**REFERENCE_PARAMS, mutability={0: "none", 1: "increase"}, n_counterfactuals=100,
                        max_epochs=4, lr=0.02, random_state=0).fit(X, y)
     pool = _pool(clf)
     x0 = X.astype(np.float32)[pool["index"].numpy()]
@@ -65,14 +65,14 @@ def test_pool_protects_immutable_and_monotone_features(binary):
 
 def test_n_counterfactuals_at_least_one_per_batch(binary):
     X, y = binary
-    clf = CTClassifier(n_counterfactuals=3, batch_size=20, max_epochs=1, random_state=0)
+    clf = CTClassifier(**REFERENCE_PARAMS, n_counterfactuals=3, batch_size=20, max_epochs=1, random_state=0)
     clf.fit(X, y)
     assert len(_pool(clf)["index"]) == 10  # 200 rows / 20 = 10 mini-batches
 
 
 def test_burnin_trains_conventionally_first(binary):
     X, y = binary
-    clf = CTClassifier(burnin=0.5, max_epochs=4, lr=0.02, batch_size=32, random_state=0).fit(X, y)
+    clf = CTClassifier(**{**REFERENCE_PARAMS, "burnin": 0.5}, max_epochs=4, lr=0.02, batch_size=32, random_state=0).fit(X, y)
     mature = clf.history_[:, "cf_mature"]
     assert mature[:2] == [None, None]
     assert all(m is not None for m in mature[2:])
@@ -102,7 +102,7 @@ def test_each_batch_gets_its_contiguous_chunk_of_the_pool(binary):
     X, y = binary
     spy = _ChunkSpy()
     # 200 rows in batches of 20: 10 batches share 23 counterfactuals.
-    clf = CTClassifier(n_counterfactuals=23, batch_size=20, max_epochs=2, random_state=0,
+    clf = CTClassifier(**REFERENCE_PARAMS, n_counterfactuals=23, batch_size=20, max_epochs=2, random_state=0,
                        callbacks=[("spy", spy)]).fit(X, y)
     spy = dict(clf.net_.callbacks_)["spy"]
     assert [c["x_cf"].shape[0] for c in spy.chunks_] == [3, 3, 3] + [2] * 7

@@ -10,9 +10,10 @@ import pytest
 import torch
 from sklearn.datasets import make_blobs
 
-from sklearn_ct import MLP, CTClassifier
+from sklearn_ct import REFERENCE_PARAMS, MLP, CTClassifier
 
-FAST = dict(max_epochs=5, batch_size=16, lr=0.02, max_steps=20, random_state=0)
+FAST = dict(max_epochs=5, batch_size=16, lr=0.02, max_steps=20, random_state=0,
+            **REFERENCE_PARAMS)
 
 
 def _pool(clf):

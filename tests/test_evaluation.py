@@ -392,3 +392,34 @@ def test_scorers_and_protocol_share_one_registry():
         model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
         evaluate_counterfactuals({"M": model}, np.zeros((2, 1)), [0, 1],
                                  measure_params={"cost": {"lenght": 1}}, measures=("cost",))
+
+
+def test_ipstar_sample_all_or_selected_counterfactuals():
+    """IP* groups are built from all counterfactuals by default (the reference), and the
+    run's value is the mean of the group values over the averaged (valid) ones."""
+    from sklearn_ct.metrics import implausibility_mmd
+    from sklearn_ct.metrics._evaluation import _mmd_per_run
+
+    rng = np.random.default_rng(0)
+    Xf = np.vstack([rng.normal(-2, 1, (40, 2)), rng.normal(2, 1, (40, 2))])
+    y = np.repeat([0, 1], 40)
+    cf = np.vstack([rng.normal(2, 1, (6, 2)), rng.normal(-2, 1, (6, 2))])
+    target = np.array([1] * 6 + [0] * 6)
+    drawn = np.ones((1, 12), dtype=bool)
+    selected = drawn.copy()
+    selected[0, [0, 1, 6]] = False  # three invalid counterfactuals
+    inverse = np.arange(12)[None, :]
+    kwargs = dict(Xf=Xf, y=y, params={}, seeds=[0])
+    all_, _ = _mmd_per_run(cf, target, selected, inverse, sample=drawn, **kwargs)
+    sel, _ = _mmd_per_run(cf, target, selected, inverse, **kwargs)
+
+    def expected(rows):
+        groups = implausibility_mmd(cf[rows], Xf, y, target[rows], aggregate=False,
+                                    random_state=0)
+        return groups
+
+    g_all = expected(np.arange(12))
+    assert all_[0] == pytest.approx(np.maximum(g_all[selected[0]], 0).mean())
+    g_sel = expected(np.flatnonzero(selected[0]))
+    assert sel[0] == pytest.approx(np.maximum(g_sel, 0).mean())
+    assert all_[0] != pytest.approx(sel[0])

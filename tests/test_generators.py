@@ -362,3 +362,30 @@ def test_black_box_result_is_a_deprecated_alias():
 
     with pytest.warns(FutureWarning, match="SearchResult"):
         assert explainers.BlackBoxResult is SearchResult
+
+
+def test_generators_named_for_training_use_the_reference_training_weights():
+    from sklearn_ct.generators import check_generator
+
+    assert check_generator("generic").lambda_cost == 0.1  # explaining
+    assert check_generator("generic", training=True).lambda_cost == 0.001  # training
+    assert check_generator("ecco", training=True).get_params() == ECCoGenerator().get_params()
+    # An instance is used as given.
+    gen = GenericGenerator(lambda_cost=0.3)
+    assert check_generator(gen, training=True).lambda_cost == 0.3
+
+
+def test_ctclassifier_trains_generic_with_the_reference_weight_and_seeds_revise():
+    from sklearn.datasets import make_moons
+
+    from sklearn_ct import CTClassifier, REVISEGenerator
+
+    X, y = make_moons(120, noise=0.1, random_state=0)
+    params = dict(max_epochs=2, batch_size=32, max_steps=5, random_state=0, selection=None)
+    clf = CTClassifier(generator="generic", **params).fit(X, y)
+    assert clf.generator_.lambda_cost == 0.001
+    state = np.random.get_state()
+    a = CTClassifier(generator=REVISEGenerator(max_epochs=3), **params).fit(X, y)
+    b = CTClassifier(generator=REVISEGenerator(max_epochs=3), **params).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert np.array_equal(np.random.get_state()[1], state[1])

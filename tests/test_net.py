@@ -9,9 +9,11 @@ import torch
 from sklearn.utils import check_random_state
 from torch.utils.data import DataLoader, TensorDataset
 
-from sklearn_ct import MLP, CTClassifier, NonFiniteLossWarning
+from sklearn_ct import MLP, REFERENCE_PARAMS, CTClassifier, NonFiniteLossWarning
+from sklearn_ct._net import CTNet
 
-FAST = dict(max_epochs=5, batch_size=16, lr=0.02, max_steps=20, random_state=0)
+FAST = dict(max_epochs=5, batch_size=16, lr=0.02, max_steps=20, random_state=0,
+            **REFERENCE_PARAMS)
 
 
 def _weights(clf):
@@ -20,7 +22,7 @@ def _weights(clf):
 
 def test_training_step_loss_matches_hand_computation(binary):
     X, y = binary
-    clf = CTClassifier(max_epochs=1, lambda_div=0.7, lambda_reg=0.3, lambda_adv=0.2,
+    clf = CTClassifier(**REFERENCE_PARAMS, max_epochs=1, lambda_div=0.7, lambda_reg=0.3, lambda_adv=0.2,
                        random_state=0).fit(X, y)
     net = clf.net_
     g = torch.Generator().manual_seed(0)
@@ -61,7 +63,7 @@ def test_closed_form_gradient_matches_autograd(blobs, lambdas):
     # The default criterion takes the closed-form gradient of the CT loss; any other
     # criterion (here a trivial subclass) differentiates the _losses terms with autograd.
     X, y = blobs
-    net = CTClassifier(max_epochs=1, random_state=0).fit(X, y).net_
+    net = CTClassifier(**REFERENCE_PARAMS, max_epochs=1, random_state=0).fit(X, y).net_
     net.lambda_div, net.lambda_reg, net.lambda_adv = lambdas
     g = torch.Generator().manual_seed(1)
     batch = (torch.randn(9, 2, generator=g), torch.randint(0, 3, (9,), generator=g))
@@ -94,7 +96,7 @@ def test_closed_form_gradient_matches_autograd(blobs, lambdas):
 
 def test_non_finite_loss_skips_the_update(binary):
     X, y = binary
-    clf = CTClassifier(max_epochs=1, random_state=0).fit(X, y)
+    clf = CTClassifier(**REFERENCE_PARAMS, max_epochs=1, random_state=0).fit(X, y)
     net = clf.net_
     before = _weights(clf)
     bad = torch.full((2, 2), float("inf"))
@@ -145,7 +147,7 @@ def test_in_memory_batches_match_dataloader(binary):
     from skorch.dataset import Dataset
 
     X, y = binary
-    net = CTClassifier(max_epochs=1, batch_size=32, random_state=0).fit(X, y).net_
+    net = CTClassifier(**REFERENCE_PARAMS, max_epochs=1, batch_size=32, random_state=0).fit(X, y).net_
     index = np.arange(len(X), dtype=np.float32)[:, None]
     ds = Dataset(index, y)
     # Unshuffled: exactly DataLoader's batches (values, dtypes, sizes; last one smaller).
@@ -211,7 +213,7 @@ def test_epoch_averages_are_passthrough_scores_printed_last(binary):
 
 def test_non_finite_updates_are_counted(binary):
     X, y = binary
-    clf = CTClassifier(max_epochs=1, random_state=0).fit(X, y)
+    clf = CTClassifier(**REFERENCE_PARAMS, max_epochs=1, random_state=0).fit(X, y)
     net = clf.net_
     net.history.new_epoch()
     net.history.new_batch()
@@ -225,3 +227,24 @@ def test_non_finite_updates_are_counted(binary):
     net.notify("on_batch_end", batch=batch, training=True, **step)
     net.on_epoch_end(net)
     assert net.history[-1, "n_skipped"] == 1
+
+
+def test_batch_statistics_come_from_the_training_batch_only():
+    """Pool rows go through batch-norm layers with the running statistics (issue 9)."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4),
+                                 torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    net = CTNet(module=module, criterion=torch.nn.CrossEntropyLoss, lr=0.0, max_epochs=1,
+                batch_size=8, lambda_div=0.5, lambda_reg=0.1, lambda_adv=0.25)
+    net.initialize()
+    X = torch.randn(8, 3)
+    y = torch.randint(0, 2, (8,))
+    far = torch.full((2, 3), 50.0)  # pool rows far from the batch
+    net.cf_batch_ = {"x_ae": far, "x_pos": far, "x_cf": far, "target": torch.tensor([0, 1]),
+                     "y_ae": torch.tensor([1, 0])}
+    bn = module[1]
+    with torch.no_grad():
+        expected = 0.1 * module[0](X).mean(dim=0)  # momentum 0.1, running mean 0
+    net.train_step_single((X, y))
+    torch.testing.assert_close(bn.running_mean, expected)
+    assert bn.training  # the pool's eval mode is undone

@@ -35,12 +35,25 @@ from ._paper import (
     PAPER_TABLE_ONE_AVERAGE,
     PAPER_VALIDITY,
 )
+from ._benchmark import (
+    BENCHMARK_EXPLAINERS,
+    BENCHMARK_MEASURES,
+    BenchmarkSettings,
+    paired_reduction,
+    plain_search,
+    run_benchmark,
+)
+from ._benchmark_tables import BenchmarkResult
 from ._runner import ExperimentResult, run_experiment
 from ._settings import PRESETS, ExperimentSettings, experiment_settings
 from ._tables import format_report, robustness_table, table_one, validity_table
 from ._training import MODELS, fit_model, make_model
 
 __all__ = [
+    "BENCHMARK_EXPLAINERS",
+    "BENCHMARK_MEASURES",
+    "BenchmarkResult",
+    "BenchmarkSettings",
     "DATASET_GROUPS",
     "EXPERIMENT_DATASETS",
     "MODELS",
@@ -61,12 +74,15 @@ __all__ = [
     "fit_model",
     "format_report",
     "make_model",
+    "paired_reduction",
+    "plain_search",
     "plot_digits",
     "plot_explanations_2d",
     "plot_robustness",
     "prepare_dataset",
     "resolve_datasets",
     "robustness_table",
+    "run_benchmark",
     "run_experiment",
     "save_results",
     "table_one",

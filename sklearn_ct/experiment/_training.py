@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 
-from .._classifier import CTClassifier
+from .._classifier import REFERENCE_PARAMS, CTClassifier
 
 __all__ = ["MODELS", "make_model", "model_seed", "fit_model"]
 
@@ -69,6 +69,7 @@ def make_model(data, model, settings, random_state):
         raise ValueError(f"Unknown model {model!r}; expected one of {MODELS}.")
     spec = data.spec
     params = dict(
+        REFERENCE_PARAMS,
         hidden_layer_sizes=(32,), lr=1e-3, max_epochs=settings.max_epochs,
         batch_size=spec.batch_size, decision_threshold=spec.decision_threshold,
         lambda_div=0.5, lambda_reg=spec.lambda_reg, lambda_adv=0.25, max_steps=30,

@@ -1,0 +1,257 @@
+"""Plausibility selection: keep CT's model only where it explains better than its twin.
+
+Counterfactual training does not pay off on every data set: where the classes overlap
+strongly, or one is rare, a conventionally trained network reaches high target
+probabilities just outside the data, while CT's smoother network needs counterfactuals that
+travel further, and explanations get *less* plausible (see doc/benchmark.rst). Whether that
+happens can be seen on the training data, so ``CTClassifier(selection="plausibility")``
+checks it instead of guessing:
+
+1. the network is trained conventionally for the burn-in epochs;
+2. training forks there: one branch continues with the CT objective, its *twin* continues
+   conventionally with exactly the state (weights, optimizer, data order, random numbers)
+   it would have had in an uninterrupted conventional fit, so the twin *is* the model of
+   ``CTClassifier(objective="vanilla")`` with the same ``random_state``;
+3. both networks explain the same training rows towards the same targets with two
+   searches, a plain gradient search that stops at probability 0.9 and the package's
+   default explainer (ECCo, threshold 0.5, the model's constraints); on the rows valid for
+   both, the ratios CT / twin of IP (mean L1 distance to the target class), kNN (the five
+   nearest target rows) and IP* (MMD) are computed;
+4. the CT network is kept if none of these ratios exceeds 1, its validity is not lower by
+   more than ``VALIDITY_TOLERANCE`` and its training accuracy not lower by more than
+   ``ACCURACY_TOLERANCE``; otherwise the twin is kept.
+
+The cost is the twin's epochs after the burn-in and the four searches; the burn-in is
+shared, and CT trains only after it.
+"""
+
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import copy
+import warnings
+
+import numpy as np
+import torch
+
+from .generators import ECCoGenerator, GenericGenerator
+from .generators._base import search_counterfactuals
+from .metrics import implausibility, implausibility_mmd
+
+__all__ = ["judge_plausibility", "train_with_selection"]
+
+#: Training rows explained by each network for the comparison.
+N_FACTUALS = 256
+
+#: At most this many rows of each class serve as the plausibility reference.
+N_REFERENCE = 2000
+
+#: The CT network may be this much less often valid (absolute share) and still be kept.
+VALIDITY_TOLERANCE = 0.05
+
+#: ... and this much less accurate on the training rows (absolute share).
+ACCURACY_TOLERANCE = 0.02
+
+#: The two searches: (name, generator factory, search settings).
+SEARCHES = (
+    ("plain", lambda: GenericGenerator(lambda_cost=0.01),
+     dict(max_steps=60, decision_threshold=0.9, step_size=0.25, constrained=False)),
+    ("default", ECCoGenerator,
+     dict(max_steps=60, decision_threshold=0.5, step_size=0.1, constrained=True)),
+)
+
+
+def _reference(X, y, n_classes, rng):
+    """Up to ``N_REFERENCE`` rows per class (all of a smaller class)."""
+    rows = []
+    for c in range(n_classes):
+        idx = np.flatnonzero(y == c)
+        if idx.size > N_REFERENCE:
+            idx = rng.choice(idx, N_REFERENCE, replace=False)
+        rows.append(idx)
+    rows = np.concatenate(rows)
+    return X[rows], y[rows]
+
+
+def _explain(module, x, target, generator, settings, bounds):
+    lower, upper, can_inc, can_dec = bounds if settings["constrained"] else (None,) * 4
+    res = search_counterfactuals(
+        module, x, target, generator, max_steps=settings["max_steps"],
+        decision_threshold=settings["decision_threshold"], step_size=settings["step_size"],
+        lower=lower, upper=upper, can_increase=can_inc, can_decrease=can_dec)
+    return res.counterfactuals.detach().cpu().numpy().astype(np.float64), \
+        res.converged.cpu().numpy()
+
+
+def judge_plausibility(module_ct, module_twin, X, y, n_classes, *, bounds, random_state):
+    """Compare the counterfactuals of two networks on training rows.
+
+    Parameters
+    ----------
+    module_ct, module_twin : torch.nn.Module
+        The CT network and its conventionally trained twin (logits).
+    X : ndarray of shape (n_samples, n_features)
+        Training rows (model space, float32).
+    y : ndarray of int, shape (n_samples,)
+        Their encoded labels.
+    n_classes : int
+        Number of classes.
+    bounds : tuple
+        ``(lower, upper, can_increase, can_decrease)`` tensors of the constrained search.
+    random_state : int
+        Seed of the factuals, targets and reference rows.
+
+    Returns
+    -------
+    keep_ct : bool
+        Whether the CT network explains at least as plausibly as its twin.
+    scores : dict
+        ``<search>_<measure>`` ratios CT / twin (``ip``, ``knn``, ``ipstar``), validity
+        of both (``<search>_valid_ct``, ``<search>_valid_twin``), training accuracy of both
+        and the number of compared rows per search.
+    """
+    rng = np.random.default_rng(random_state)
+    n = X.shape[0]
+    rows = rng.choice(n, size=min(N_FACTUALS, n), replace=False)
+    y0 = y[rows]
+    target = (y0 + rng.integers(1, n_classes, size=rows.size)) % n_classes
+    X_ref, y_ref = _reference(X, y, n_classes, rng)
+    param = next(module_ct.parameters())
+    x = torch.as_tensor(X[rows], dtype=param.dtype, device=param.device)
+    t = torch.as_tensor(target, dtype=torch.long, device=param.device)
+    X_all = torch.as_tensor(X, dtype=param.dtype, device=param.device)
+    scores, keep = {}, True
+    todo, accuracy = {}, {}
+    for name, module in (("ct", module_ct), ("twin", module_twin)):
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            todo[name] = (module(x).argmax(dim=1) != t).cpu().numpy()
+            accuracy[name] = float(
+                (module(X_all).argmax(dim=1).cpu().numpy() == y).mean())
+        module.train(was_training)
+    scores["accuracy_ct"], scores["accuracy_twin"] = accuracy["ct"], accuracy["twin"]
+    if accuracy["ct"] < accuracy["twin"] - ACCURACY_TOLERANCE:
+        keep = False
+    x0 = X[rows].astype(np.float64)
+    for search, make_generator, settings in SEARCHES:
+        if not keep:
+            break  # the decision is made; the remaining searches would not change it
+        out = {}
+        for name, module in (("ct", module_ct), ("twin", module_twin)):
+            X_cf, valid = _explain(module, x, t, make_generator(), settings, bounds)
+            out[name] = (X_cf, valid & todo[name])
+        for name in ("ct", "twin"):
+            share = out[name][1][todo[name]].mean() if todo[name].any() else np.nan
+            scores[f"{search}_valid_{name}"] = float(share)
+        if scores[f"{search}_valid_ct"] < scores[f"{search}_valid_twin"] - VALIDITY_TOLERANCE:
+            keep = False
+        both = out["ct"][1] & out["twin"][1]
+        scores[f"{search}_n"] = int(both.sum())
+        if both.sum() < 2:
+            keep = keep and not (out["twin"][1].any())
+            continue
+        tb = target[both]
+        ratios = {}
+        for name in ("ct", "twin"):
+            X_cf = out[name][0][both]
+            ratios.setdefault("cost", []).append(np.abs(X_cf - x0[both]).sum(axis=1).mean())
+            ratios.setdefault("ip", []).append(implausibility(X_cf, X_ref, y_ref, tb).mean())
+            ratios.setdefault("knn", []).append(
+                implausibility(X_cf, X_ref, y_ref, tb, n_neighbors=5).mean())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = implausibility_mmd(X_cf, X_ref, y_ref, tb, max_samples=500,
+                                           random_state=random_state)
+            ratios.setdefault("ipstar", []).append(max(float(value), 1e-12)
+                                                   if np.isfinite(value) else np.nan)
+        for measure, (ct, twin) in ratios.items():
+            scores[f"{search}_{measure}"] = float(ct / twin) if twin > 0 else np.nan
+            if measure != "cost" and np.isfinite(scores[f"{search}_{measure}"]) \
+                    and scores[f"{search}_{measure}"] > 1.0:
+                keep = False
+    return keep, scores
+
+
+# -- forked training ----------------------------------------------------------------------
+
+
+def _train(net, X, y, epochs):
+    """Train ``epochs`` more epochs; False if training was interrupted (skorch stops on
+    KeyboardInterrupt and keeps the model)."""
+    if epochs <= 0:
+        return True
+    before = len(net.history)
+    net.partial_fit(X, y, epochs=epochs)
+    return len(net.history) - before == epochs
+
+
+def _rng_state(cuda_devices):
+    return (torch.get_rng_state(),
+            [torch.cuda.get_rng_state(d) for d in cuda_devices])
+
+
+def _set_rng_state(state, cuda_devices):
+    cpu, cuda = state
+    torch.set_rng_state(cpu)
+    for d, s in zip(cuda_devices, cuda):
+        torch.cuda.set_rng_state(s, d)
+
+
+def _fork(net_twin, net_ct):
+    """Give ``net_ct`` the twin's weights, optimizer state, data order and history."""
+    net_ct.module_.load_state_dict(net_twin.module_.state_dict())
+    net_ct.optimizer_.load_state_dict(copy.deepcopy(net_twin.optimizer_.state_dict()))
+    gen_twin = net_twin.get_params_for("iterator_train").get("generator")
+    gen_ct = net_ct.get_params_for("iterator_train").get("generator")
+    if gen_twin is not None and gen_ct is not None:
+        gen_ct.set_state(gen_twin.get_state())
+    net_ct.history_ = copy.deepcopy(net_twin.history_)
+
+
+def train_with_selection(make_net, X, y, *, burnin_epochs, max_epochs, judge, cuda_devices=()):
+    """Train CT after a shared burn-in, train the conventional twin, keep the better one.
+
+    Parameters
+    ----------
+    make_net : callable
+        ``make_net(ct)`` returns an un-initialized net: with the CT terms and the pool
+        callback (``ct=True``) or conventional (``ct=False``).
+    X, y : ndarray
+        Training data (model space) and encoded labels.
+    burnin_epochs : int
+        Shared conventional epochs before the fork.
+    max_epochs : int
+        Total epochs of each branch.
+    judge : callable
+        ``judge(module_ct, module_twin)`` returns ``(keep_ct, scores)``.
+    cuda_devices : sequence of int, default=()
+        CUDA devices whose random state is forked with the CPU's.
+
+    Returns
+    -------
+    net : skorch.NeuralNet
+        The kept network.
+    kept_ct : bool
+        Whether it is the CT network.
+    scores : dict
+        The judge's scores (empty if the comparison did not run).
+    """
+    twin = make_net(ct=False)
+    twin.initialize()
+    if not _train(twin, X, y, burnin_epochs):
+        return twin, False, {}
+    net_ct = make_net(ct=True)
+    net_ct.initialize()
+    _fork(twin, net_ct)
+    fork_state = _rng_state(cuda_devices)
+    rest = max_epochs - burnin_epochs
+    if not _train(net_ct, X, y, rest):
+        return net_ct, True, {}
+    # The twin continues from the fork with the random state it had there, exactly as in
+    # an uninterrupted conventional fit.
+    _set_rng_state(fork_state, cuda_devices)
+    if not _train(twin, X, y, rest):
+        return twin, False, {}
+    keep_ct, scores = judge(net_ct.module_, twin.module_)
+    return (net_ct if keep_ct else twin), keep_ct, scores
