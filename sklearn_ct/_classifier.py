@@ -169,7 +169,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         gradient search and with the default explainer, and the CT network is kept
         unless its counterfactuals are further from the data of their target class (IP,
         5-nearest-neighbour distance or IP*), less often valid, or its training accuracy
-        is lower by more than 2 points (see :ref:`plausibility-selection`). ``selected_``
+        is lower by more than 5 points (see :ref:`plausibility-selection`). ``selected_``
         says which was kept. ``None`` always keeps the CT network (the reference's
         behaviour). Selection needs the CT terms, epochs after the burn-in and no
         user ``callbacks``; otherwise it is skipped.

@@ -19,7 +19,7 @@ checks it instead of guessing:
    nearest target rows) and IP* (MMD) are computed;
 4. the CT network is kept if none of these ratios exceeds 1, its validity is not lower by
    more than ``VALIDITY_TOLERANCE`` and its training accuracy not lower by more than
-   ``ACCURACY_TOLERANCE``; otherwise the twin is kept.
+   ``ACCURACY_TOLERANCE`` (a guard against a failed fit); otherwise the twin is kept.
 
 The cost is the twin's epochs after the burn-in and the four searches; the burn-in is
 shared, and CT trains only after it.
@@ -49,8 +49,11 @@ N_REFERENCE = 2000
 #: The CT network may be this much less often valid (absolute share) and still be kept.
 VALIDITY_TOLERANCE = 0.05
 
-#: ... and this much less accurate on the training rows (absolute share).
-ACCURACY_TOLERANCE = 0.02
+#: ... and this much less accurate on the training rows (absolute share). Only a guard
+#: against a failed fit: the twin often fits the training rows better *because* CT
+#: regularises (on German credit CT is 3 points less accurate on the training rows and
+#: 1-3 points more accurate on held-out rows).
+ACCURACY_TOLERANCE = 0.05
 
 #: The two searches: (name, generator factory, search settings).
 SEARCHES = (
