@@ -58,7 +58,7 @@ from sklearn_ct import metrics as M
 # -- data and fitted objects --------------------------------------------------------------
 
 N_ROWS = 60
-FAST = dict(max_epochs=2, hidden_layer_sizes=(8,), batch_size=16, max_iter=5,
+FAST = dict(max_epochs=2, hidden_layer_sizes=(8,), batch_size=16, max_steps=5,
             n_counterfactuals=16, random_state=0)
 
 
@@ -347,7 +347,7 @@ def _wide(env, d=3):
 
 
 def _explain_with(env, **params):
-    return fresh(env, CounterfactualExplainer(env.clf, **{"max_iter": 10, **params})).fit(env.X)
+    return fresh(env, CounterfactualExplainer(env.clf, **{"max_steps": 10, **params})).fit(env.X)
 
 
 def _refit_explainer(env, X=None, **params):
@@ -361,7 +361,7 @@ def _outside_rows():
 
 def _explained_refit_wider(env):
     model = _clf().fit(env.X, env.y)
-    explainer = CounterfactualExplainer(model, max_iter=5).fit(env.X)
+    explainer = CounterfactualExplainer(model, max_steps=5).fit(env.X)
     X3, y3 = _wide(env)
     model.fit(X3, y3)
     return explainer.transform(env.X[:5])
@@ -369,7 +369,7 @@ def _explained_refit_wider(env):
 
 def _model_mutability_outside(env):
     model = _clf(mutability={0: "none", 1: "increase"}).fit(env.X, env.y)
-    explainer = CounterfactualExplainer(model, max_iter=20, random_state=0).fit(env.X)
+    explainer = CounterfactualExplainer(model, max_steps=20, random_state=0).fit(env.X)
     X = _outside_rows()
     return X, explainer.transform(X)
 
@@ -385,7 +385,7 @@ def _check_model_mutability(result):
 
 
 def _already_target_outside(env):
-    explainer = CounterfactualExplainer(env.clf, max_iter=5, random_state=0).fit(env.X)
+    explainer = CounterfactualExplainer(env.clf, max_steps=5, random_state=0).fit(env.X)
     X = _outside_rows()
     target = env.clf.predict(X)
     return X, explainer.explain(X, target=target)
@@ -439,7 +439,7 @@ def _mixed_pipeline_messages():
     pre = ColumnTransformer([("num", StandardScaler(), ["a", "b"]),
                              ("cat", OneHotEncoder(sparse_output=False), ["colour"])])
     pipe = make_pipeline(pre, _clf(objective="vanilla")).fit(frame, y)
-    explainer = CounterfactualExplainer(pipe, max_iter=5, random_state=0).fit(frame)
+    explainer = CounterfactualExplainer(pipe, max_steps=5, random_state=0).fit(frame)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         explainer.transform(frame.iloc[:10])
@@ -464,7 +464,7 @@ def _check_no_writable_warning(messages):
 
 
 def _nan_module_explain(env):
-    explainer = CounterfactualExplainer(_NaNOut(), max_iter=5).fit(env.X)
+    explainer = CounterfactualExplainer(_NaNOut(), max_steps=5).fit(env.X)
     return explainer.explain(env.X[:5])
 
 
@@ -849,7 +849,7 @@ CASES = [
     Case("transform-nan", 0, lambda e: e.explainer.transform(np.full((2, 2), np.nan)), E,
          "NaN", "explainer"),
     Case("explain-path-growing-spheres", 0,
-         lambda e: CounterfactualExplainer(e.clf, generator="growing_spheres", max_iter=3)
+         lambda e: CounterfactualExplainer(e.clf, generator="growing_spheres", max_steps=3)
          .fit(e.X).explain(e.X[:3], return_path=True), E, "return_path"),
     Case("refit-explainer-bad-mutability", 1,
          lambda e: _refit_explainer(e, mutability={9: "none"}), E, "feature index 9",
@@ -894,14 +894,12 @@ CASES = [
     Case("revise-lr-zero", 0, lambda e: fresh(e, REVISEGenerator(lr=0)).fit(e.X), E, "lr",
          "fresh"),
     Case("revise-X-1d", 0, lambda e: fresh(e, REVISEGenerator()).fit(e.X[:, 0]), E,
-         "2-d array", "fresh"),
+         "2D array", "fresh"),
     Case("revise-refit-invalid-param", 1,
          lambda e: e.revise.set_params(latent_dim=0).fit(e.X), E, "latent_dim", "generator"),
-    Case("revise-refit-empty", 1, lambda e: e.revise.fit(e.X[:0]), E, "non-empty",
+    Case("revise-refit-empty", 1, lambda e: e.revise.fit(e.X[:0]), E, "0 sample",
          "generator"),
-    Case("revise-refit-nan", 1, _revise_fit_nan_after_fit, E, "NaN", "generator",
-         xfail="issue 10 (item 1): REVISEGenerator.fit trains on NaN data and replaces the "
-               "fitted VAE"),
+    Case("revise-refit-nan", 1, _revise_fit_nan_after_fit, E, "NaN", "generator"),
     Case("revise-search-unfitted", 0,
          lambda e: REVISEGenerator().init_state(torch.zeros(2, 2)), RuntimeError,
          "needs to be fitted"),
@@ -917,8 +915,7 @@ CASES = [
     Case("growing-spheres-sparse-string", 0,
          lambda e: fresh(e, GrowingSpheresGenerator(sparse="yes")).fit(e.X), E, "sparse",
          "fresh"),
-    Case("growing-spheres-X-nan", 0, _gs_fit_nan, E, "NaN", "fresh",
-         xfail="issue 10 (item 0): GrowingSpheresGenerator.fit accepts NaN data (NaN scale_)"),
+    Case("growing-spheres-X-nan", 0, _gs_fit_nan, E, "NaN", "fresh"),
 
     # ---- metrics -------------------------------------------------------------------------
     Case("cost-shape-mismatch", 0,
@@ -934,9 +931,7 @@ CASES = [
     Case("mad-1d", 0, lambda e: M.median_absolute_deviation(e.X[:, 0]), E, "X_ref"),
     Case("validity-model-without-proba", 8,
          lambda e: M.counterfactual_validity(LinearSVC().fit(e.X, e.y), e.X, 1), TE,
-         "predict_proba",
-         xfail=R8 + "counterfactual_validity says 'Gradient-based metrics need "
-                    "differentiable logits' for a model without predict_proba"),
+         "predict_proba"),
     Case("validity-threshold-above-1", 0,
          lambda e: M.counterfactual_validity(e.clf, e.X, 1, threshold=1.5), E, "threshold",
          "clf"),
@@ -1012,8 +1007,7 @@ CASES = [
          xfail=R8 + "the torch.Generator in the net's iterator parameters changes "
                     "joblib.hash between calls"),
     Case("explainer-mixed-frame-warning", 8, _mixed_pipeline_transform, None,
-         check=_check_no_writable_warning,
-         xfail=R8 + "torch warns 'NumPy array is not writable' on a mixed-type DataFrame"),
+         check=_check_no_writable_warning),
 
     # ---- the command line (item 7) -------------------------------------------------------
     _cli_case("cli-output-under-a-file", ["--output", _not_a_dir], "--output"),
@@ -1049,7 +1043,7 @@ def _params():
 def fitted():
     X, y = _data()
     clf = _clf().fit(X, y)
-    explainer = CounterfactualExplainer(clf, max_iter=10, random_state=0).fit(X)
+    explainer = CounterfactualExplainer(clf, max_steps=10, random_state=0).fit(X)
     revise = REVISEGenerator(max_epochs=2, random_state=0).fit(X)
     return X, y, clf, explainer, revise
 

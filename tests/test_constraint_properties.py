@@ -85,7 +85,7 @@ MODEL_MUTABILITY = [{0: "none"}, {1: "increase", 2: "decrease"}, {0: "none", 2: 
 def constrained_models(data):
     X, y = data
     return [CTClassifier(mutability=m, max_epochs=10, hidden_layer_sizes=(16,),
-                         n_counterfactuals=64, max_iter=10, random_state=0).fit(X, y)
+                         n_counterfactuals=64, max_steps=10, random_state=0).fit(X, y)
             for m in MODEL_MUTABILITY]
 
 
@@ -114,7 +114,7 @@ def test_declared_constraints_hold_inside_and_outside_domain(data, model, genera
     X_train, _ = data
     explainer = CounterfactualExplainer(
         model, generator=_generator(generator), mutability=dict(enumerate(dirs)),
-        max_iter=30, random_state=0,
+        max_steps=30, random_state=0,
     ).fit(X_train)
     cf = explainer.transform(X)
     _check_constraints(X, cf, dirs, explainer.domain_[:, 0], explainer.domain_[:, 1])
@@ -124,7 +124,7 @@ def _rows_at_target(data, model, generator, X, at_target, dirs):
     X_train, _ = data
     explainer = CounterfactualExplainer(
         model, generator=_generator(generator), mutability=dict(enumerate(dirs)),
-        max_iter=30, random_state=0,
+        max_steps=30, random_state=0,
     ).fit(X_train)
     predicted = model.predict(X)
     mask = np.resize(np.asarray(at_target, dtype=bool), len(X))
@@ -165,7 +165,7 @@ def test_rows_at_target_are_unchanged_outside_domain(data, model, generator, X, 
 def _model_constraints(data, constrained_models, generator, X, which):
     X_train, _ = data
     clf = constrained_models[which]
-    explainer = CounterfactualExplainer(clf, generator=_generator(generator), max_iter=30,
+    explainer = CounterfactualExplainer(clf, generator=_generator(generator), max_steps=30,
                                         random_state=0).fit(X_train)
     cf = explainer.transform(X)
     dirs = clf.mutability_
@@ -209,7 +209,7 @@ def test_search_engine_constraints(data, model, generator, X, dirs):
     x = torch.as_tensor(X, dtype=torch.float32)
     target = torch.as_tensor(1 - model.predict(X), dtype=torch.long)
     result = search_counterfactuals(
-        module, x, target, gen, max_iter=20,
+        module, x, target, gen, max_steps=20,
         lower=torch.as_tensor(low, dtype=torch.float32),
         upper=torch.as_tensor(high, dtype=torch.float32),
         can_increase=torch.as_tensor(np.isin(dirs_arr, ["increase", "both"])),

@@ -17,7 +17,7 @@ from torch import nn
 
 from sklearn_ct import CTClassifier, NonFiniteLossWarning
 
-FAST = dict(hidden_layer_sizes=(8,), batch_size=16, max_iter=5, n_counterfactuals=16,
+FAST = dict(hidden_layer_sizes=(8,), batch_size=16, max_steps=5, n_counterfactuals=16,
             random_state=0)
 
 
