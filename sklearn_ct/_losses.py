@@ -178,7 +178,9 @@ class CTLoss:
         grad : torch.Tensor
             Gradient of ``loss`` with respect to ``logits``.
         """
-        device = logits.device
+        # The constants follow the logits' dtype (a float64 module trains too), and are
+        # cached per dtype.
+        device, dtype = logits.device, logits.dtype
         n_c = chunk["x_cf"].shape[0]
         lam_div, lam_reg = float(self.lambda_div), float(self.lambda_reg)
         lam_adv = float(self.lambda_adv)
@@ -191,14 +193,15 @@ class CTLoss:
             nll = -log_p.gather(1, labels.unsqueeze(1)).squeeze(1)
             loss = loss_class = nll[:n_b].mean()
             weight = cached(
-                ("ce_weight", device, n_b, n_c, lam_adv),
+                ("ce_weight", device, dtype, n_b, n_c, lam_adv),
                 lambda: torch.cat([
-                    torch.full((n_b, 1), 1.0 / n_b, device=device),
-                    torch.full((n_c, 1), lam_adv / n_c, device=device),
+                    torch.full((n_b, 1), 1.0 / n_b, device=device, dtype=dtype),
+                    torch.full((n_c, 1), lam_adv / n_c, device=device, dtype=dtype),
                 ])[:n_ce],
             )
             minus_one = cached(
-                ("minus_one", device, n_ce), lambda: torch.full((n_ce, 1), -1.0, device=device)
+                ("minus_one", device, dtype, n_ce),
+                lambda: torch.full((n_ce, 1), -1.0, device=device, dtype=dtype),
             )
             grad_ce = log_p.exp_().scatter_add_(1, labels.unsqueeze(1), minus_one).mul_(weight)
             if lam_adv:
@@ -212,10 +215,10 @@ class CTLoss:
                     pair = torch.cat([chunk["target"], chunk["target"]]).unsqueeze(1)
                 z = logits[n_b + n_c:].gather(1, pair)
                 sign = cached(
-                    ("sign", device, n_c),
+                    ("sign", device, dtype, n_c),
                     lambda: torch.cat([
-                        torch.full((n_c, 1), -1.0 / n_c, device=device),
-                        torch.full((n_c, 1), 1.0 / n_c, device=device),
+                        torch.full((n_c, 1), -1.0 / n_c, device=device, dtype=dtype),
+                        torch.full((n_c, 1), 1.0 / n_c, device=device, dtype=dtype),
                     ]),
                 )
                 if lam_div:
