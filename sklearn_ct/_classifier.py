@@ -3,6 +3,7 @@
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import copy
 import numbers
 import warnings
 
@@ -18,11 +19,16 @@ from skorch.callbacks import ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from ._constraints import direction_masks, resolve_domain, resolve_mutability
+from ._constraints import (
+    check_domain_covers,
+    direction_masks,
+    resolve_domain,
+    resolve_mutability,
+)
 from ._model import encode_labels, resolve_model, softmax
-from ._modules import build_module
+from ._modules import build_module, check_hidden_layer_sizes, check_logits_module
 from ._net import CTNet
-from ._utils import DEPRECATED, SEED_MAX, check_device, renamed_max_iter
+from ._utils import DEPRECATED, SEED_MAX, atomic_fit, check_device, renamed_max_iter
 from .callbacks import CounterfactualGeneration
 from .generators import BaseGenerator, check_generator
 from .generators._registry import generator_names
@@ -320,8 +326,16 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
     # -- fit -----------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y):
         """Train the network with counterfactual training.
+
+        A fit that raises leaves the estimator as it was: a fitted one keeps its model,
+        an unfitted one stays unfitted. The module is checked once before training (one
+        forward pass on a few rows must give finite floating-point logits of shape
+        ``(n_rows, n_classes)``), and training that cannot make progress (every update
+        of an epoch skipped for a non-finite loss, or non-finite predictions at the
+        end) raises a ``ValueError``.
 
         Parameters
         ----------
@@ -336,6 +350,10 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         warm = self.warm_start and hasattr(self, "net_")
+        # Parameters that need no data are checked first, before anything is computed.
+        device = check_device(self.device)
+        hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        generator = check_generator(self.generator, gradient_only=True)
         X, y = validate_data(
             self, X, y, reset=not warm, dtype=(np.float64, np.float32), force_writeable=True
         )
@@ -351,14 +369,13 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                 f"warm_start=True needs the same classes as the previous fit: "
                 f"{self.classes_.tolist()}; got {classes.tolist()}."
             )
-        device = check_device(self.device)
-        self.classes_ = classes
         y_enc = encode_labels(y, classes, what="y")
         X32 = X.astype(np.float32, copy=False)
         n_classes = classes.size
         feature_names = getattr(self, "feature_names_in_", None)
-        self.domain_ = resolve_domain(self.domain, X, feature_names)
-        self.mutability_ = resolve_mutability(self.mutability, X.shape[1], feature_names)
+        domain = resolve_domain(self.domain, X, feature_names)
+        check_domain_covers(domain, X, feature_names)
+        mutability = resolve_mutability(self.mutability, X.shape[1], feature_names)
 
         rng = check_random_state(self.random_state)
         seed_torch, seed_pool, seed_split = (int(s) for s in rng.randint(SEED_MAX, size=3))
@@ -381,9 +398,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         lambda_div, lambda_reg, lambda_adv = self._effective_lambdas()
         needs_cf = (lambda_div, lambda_reg, lambda_adv) != (0.0, 0.0, 0.0)
         max_steps = renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__,
-                                     stacklevel=4)
+                                     stacklevel=5)
         callbacks = []
-        self.generator_ = check_generator(self.generator, gradient_only=True).fit(X_train, y_train)
+        generator.fit(X_train, y_train)
         if needs_cf:
             n_cf = self.n_counterfactuals
             if n_cf is None:
@@ -393,14 +410,14 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                     f"n_counterfactuals={n_cf} is larger than the number of training rows "
                     f"({X_train.shape[0]}); using {X_train.shape[0]}.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=4,  # fit, atomic_fit, _fit_context, the caller
                 )
                 n_cf = X_train.shape[0]
-            can_inc, can_dec = direction_masks(self.mutability_)
+            can_inc, can_dec = direction_masks(mutability)
             callbacks.append((
                 "counterfactuals",
                 CounterfactualGeneration(
-                    self.generator_,
+                    generator,
                     n_classes,
                     n_cf,
                     burnin_epochs=round(self.burnin * self.max_epochs),
@@ -408,7 +425,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                     decision_threshold=self.decision_threshold,
                     step_size=self.step_size,
                     adversarial_epsilon=self.adversarial_epsilon,
-                    domain=self.domain_,
+                    domain=domain,
                     can_increase=can_inc,
                     can_decrease=can_dec,
                     random_state=seed_pool,
@@ -425,12 +442,15 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
             # The module is built inside the seeded block: its initial weights are part of
             # what random_state controls.
             if warm:
-                module = self.net_.module_
+                # A copy: the fitted network stays as it is until this fit succeeds.
+                module = copy.deepcopy(self.net_.module_)
             else:
                 module = build_module(
                     self.module, X.shape[1], n_classes, self.module_params,
-                    tuple(self.hidden_layer_sizes), self.activation,
+                    hidden_layer_sizes, self.activation,
                 )
+            module = module.to(device)
+            check_logits_module(module, X_train, n_classes, device=device)
             net = CTNet(
                 module=module,
                 criterion=torch.nn.CrossEntropyLoss,
@@ -440,7 +460,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                 batch_size=self.batch_size,
                 train_split=train_split,
                 iterator_train__shuffle=self.shuffle,
-                iterator_train__generator=torch.Generator().manual_seed(seed_torch),
+                shuffle_seed=seed_torch,
                 callbacks=callbacks,
                 device=device,
                 verbose=int(self.verbose),
@@ -449,6 +469,16 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                 lambda_adv=lambda_adv,
             )
             net.fit(X_train, y_train)
+        check_logits_module(
+            net.module_, X_train, n_classes, device=device, when="after training",
+            hint="training diverged (e.g. too large a learning rate lr, or energies "
+                 "that grew without bound, which a larger lambda_reg keeps in check)",
+        )
+        # Every fitted attribute is assigned here, once the fit has succeeded.
+        self.classes_ = classes
+        self.domain_ = domain
+        self.mutability_ = mutability
+        self.generator_ = generator
         self.net_ = net
         self.n_iter_ = len(net.history)
         return self
