@@ -148,8 +148,6 @@ def test_rows_at_target_are_unchanged_inside_domain(data, model, generator, X, a
     _rows_at_target(data, model, generator, X, at_target, dirs)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (item 3): rows already at their target are "
-                   "clipped into the domain by CounterfactualExplainer._to_feature_space")
 @pytest.mark.parametrize("generator", GENERATORS)
 @PROPERTY_SETTINGS
 @given(X=factuals, at_target=st.lists(st.booleans(), min_size=1, max_size=8), dirs=directions)
@@ -179,9 +177,6 @@ def test_model_constraints_hold_inside_domain(data, constrained_models, generato
     _model_constraints(data, constrained_models, generator, np.clip(X, -1.0, 2.0), which)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (item 2): the explainer's feature-space "
-                   "projection clips to the domain without the model's own mutability, so "
-                   "factuals outside the domain lose their immutable/monotone features")
 @pytest.mark.parametrize("generator", GENERATORS)
 @PROPERTY_SETTINGS
 @given(X=factuals, which=st.integers(0, len(MODEL_MUTABILITY) - 1))
