@@ -73,7 +73,8 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         ``module_params``. An instance (e.g. a pretrained network to fine-tune) is copied,
         never changed.
     hidden_layer_sizes : tuple of int, default=(32,)
-        Hidden layers of the default MLP (the paper uses one layer of 32 units).
+        Hidden layers of the default MLP (the paper uses one layer of 32 units); positive
+        integers.
     activation : {"relu", "tanh", "logistic", "elu", "gelu"}, default="relu"
         Activation of the default MLP.
     module_params : dict, default=None
@@ -125,7 +126,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         uses ``[min(mean - 2 std, min), max(mean + 2 std, max)]`` per feature of the
         training data (the reference's rule); a ``(low, high)`` pair applies to every
         feature; per-feature bounds as an ``(n_features, 2)`` array or a dict
-        ``{feature: (low, high)}``; ``None`` for no bounds.
+        ``{feature: (low, high)}``; ``None`` for no bounds. Bounds that exclude every
+        training value of a feature raise a ``ValueError``. Mutability wins over the
+        domain: a factual outside it keeps its immutable features.
     max_epochs : int, default=100
         Number of training epochs.
     batch_size : int, default=32
@@ -145,7 +148,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
         Extra skorch callbacks, e.g. ``skorch.callbacks.EarlyStopping``. They are cloned.
     device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``.
+        Torch device, e.g. ``"cuda"``; it must be available (checked before fitting).
     random_state : int, RandomState instance or None, default=None
         Controls weight initialisation, shuffling, the counterfactual pools and the
         validation split. Fixing it gives identical weights, predictions and training

@@ -14,10 +14,14 @@ Each :class:`Case` is one bad call through the public API (``CTClassifier``,
 
 Besides, no raw torch, numpy or joblib exception may reach the user (:func:`leaked`).
 
-Cases that fail today are marked ``xfail(strict=True)`` with the issue item in the reason,
-so that they flip to errors (XPASS) as soon as they are fixed. :func:`run_case` classifies
-every outcome (``clear``, ``handled``, ``raw``, ``silent``, ``corrupted``); the counts are
-summarised in the closing note of the issue.
+:func:`run_case` classifies every outcome: ``clear`` (the expected exception, a message
+naming the problem, nothing left behind), ``handled`` (a legitimate call that works), or a
+failure: ``raw`` (a raw or wrong exception), ``silent`` (no error, or a wrong result),
+``corrupted`` (a fitted object changed, or a fresh one left half-fitted). Every case is
+clear or handled; ``doc/reliability.rst`` lists the guarantees and where they are
+implemented. A new case that cannot be fixed at once is added with
+``xfail="issue N (item k): ..."`` (``xfail(strict=True)``), so that it flips to an error
+(XPASS) as soon as it is fixed.
 """
 
 import copy

@@ -3,7 +3,8 @@
 A fit that meets a fault either recovers (one non-finite loss: that update is skipped),
 fails with a clear error and leaves the estimator as it was (a module that only returns
 NaN, a callback that raises), or stops early with a usable model (KeyboardInterrupt, as
-skorch does). Cases that fail today are ``xfail(strict=True)`` with the issue item.
+skorch does). A module checked at the start of fit never reaches training with NaN
+output; one that turns NaN later makes every update of an epoch skip, which is an error.
 """
 
 import warnings

@@ -87,12 +87,15 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         (positive scales keep the direction); one on a one-hot encoded categorical column
         applies to its whole group, which may only be ``"none"`` or ``"both"``. When the
         explained model is a ``CTClassifier`` trained with mutability constraints, those
-        are enforced as well. Constraints hold exactly in the output.
+        are enforced as well (and reported in ``mutability_``). Constraints hold exactly
+        in the output, and win over the domain: a factual outside the domain keeps its
+        immutable features and never moves a monotone one the wrong way.
     domain : None, "infer", tuple, dict or array-like, default="infer"
         Bounds of the numeric features of ``X``, in the formats of
         :class:`~sklearn_ct.CTClassifier`; ``"infer"`` uses
         ``[min(mean - 2 std, min), max(mean + 2 std, max)]`` of the data passed to
         :meth:`fit`. Categorical columns are not bounded (they stay valid categories).
+        Bounds that exclude every training value of a feature raise a ``ValueError``.
     categorical_groups : None or list of lists, default=None
         Groups of columns of ``X`` that hold one-hot (dummy) encoded categories; each
         stays a valid one-hot vector (or all-zero, if such rows occur in the training
@@ -122,7 +125,9 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when ``X`` has string column names.
     mutability_ : ndarray of str, shape (`n_features_in_`,)
-        Direction of every feature of ``X`` (groups expanded).
+        Direction of every feature of ``X`` (groups expanded): ``mutability`` combined
+        with the explained model's own training constraints, mapped back through the
+        preprocessing (a feature whose direction through it is unknown is kept fixed).
     domain_ : ndarray of shape (`n_features_in_`, 2)
         Bounds of every feature of ``X`` (infinite for categorical columns).
 
@@ -135,12 +140,13 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
     -----
     **Constraints.** The search runs in the model's input space, where mutability is
     enforced by masking each step per direction and domain plus mutability by clamping to
-    per-row bounds after every step. After mapping back, the output is projected in the
-    feature space of ``X`` as well: immutable features are copied from the factual,
-    monotone ones clipped at the factual value and numeric features clipped to the
-    domain, so the constraints hold exactly (not only up to floating-point round-off of
-    the preprocessing's ``inverse_transform``). Features that the search did not change
-    are copied from the factual exactly. Monotone constraints need a known direction
+    per-row bounds after every step. After mapping back, the searched rows are projected
+    in the feature space of ``X`` as well: immutable features are copied from the
+    factual, monotone ones clipped at the factual value and numeric features clipped to
+    the domain (mutability first, so a factual outside the domain keeps its constraints),
+    so the constraints hold exactly (not only up to floating-point round-off of the
+    preprocessing's ``inverse_transform``). Features that the search did not change are
+    copied from the factual exactly, and rows already at their target are the factuals. Monotone constraints need a known direction
     through the preprocessing (per-feature scalers with a positive scale); otherwise
     ``fit`` raises.
 
