@@ -146,9 +146,9 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
     the domain (mutability first, so a factual outside the domain keeps its constraints),
     so the constraints hold exactly (not only up to floating-point round-off of the
     preprocessing's ``inverse_transform``). Features that the search did not change are
-    copied from the factual exactly, and rows already at their target are the factuals. Monotone constraints need a known direction
-    through the preprocessing (per-feature scalers with a positive scale); otherwise
-    ``fit`` raises.
+    copied from the factual exactly, and rows already at their target are the factuals.
+    Monotone constraints need a known direction through the preprocessing (per-feature
+    scalers with a positive scale); otherwise ``fit`` raises.
 
     **Categorical features.** One-hot columns are relaxed to ``[0, 1]`` during gradient
     search, then each group is snapped to its largest entry (as the reference
