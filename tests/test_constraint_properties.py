@@ -213,3 +213,38 @@ def test_search_engine_constraints(data, model, generator, X, dirs):
     cf = result.counterfactuals.double().numpy()
     X32 = x.double().numpy()
     _check_constraints(X32, cf, dirs, low.astype(np.float32), high.astype(np.float32))
+
+
+def _cube(z):
+    return z ** 3
+
+
+def test_model_constraints_are_mapped_through_the_preprocessing(data):
+    # The explainer reports the model's training constraints on the features of X: through
+    # a positive scaler with their direction; through a transformer whose structure is
+    # unknown (every feature may feed every column) they stay joint constraints, enforced
+    # by the search in model space only.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    X_train, y = data
+    mutability = {0: "increase", 1: "decrease"}
+    fast = dict(max_epochs=2, hidden_layer_sizes=(8,), n_counterfactuals=32, max_steps=5,
+                random_state=0)
+    scaled = make_pipeline(StandardScaler(), CTClassifier(mutability=mutability, **fast))
+    explainer = CounterfactualExplainer(scaled.fit(X_train, y), max_steps=10,
+                                        random_state=0).fit(X_train)
+    assert list(explainer.mutability_) == ["increase", "decrease", "both"]
+    X = OUTSIDE
+    cf = explainer.transform(X)
+    _check_constraints(X, cf, explainer.mutability_, explainer.domain_[:, 0],
+                       explainer.domain_[:, 1])
+
+    cube_root = FunctionTransformer(np.cbrt, inverse_func=_cube, check_inverse=False,
+                                    feature_names_out="one-to-one")
+    cubed = make_pipeline(cube_root, CTClassifier(mutability=mutability, **fast))
+    explainer = CounterfactualExplainer(cubed.fit(X_train, y), max_steps=10,
+                                        random_state=0).fit(X_train)
+    assert list(explainer.mutability_) == ["both", "both", "both"]
+    np.testing.assert_array_equal(explainer._space.can_increase, [True, False, True])
+    np.testing.assert_array_equal(explainer._space.can_decrease, [False, True, True])

@@ -126,8 +126,10 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         Names of features seen during :term:`fit`, when ``X`` has string column names.
     mutability_ : ndarray of str, shape (`n_features_in_`,)
         Direction of every feature of ``X`` (groups expanded): ``mutability`` combined
-        with the explained model's own training constraints, mapped back through the
-        preprocessing (a feature whose direction through it is unknown is kept fixed).
+        with the explained model's own training constraints on the model columns that
+        come from one feature each, mapped back through the preprocessing (a feature whose
+        direction through it is unknown is kept fixed; constraints on columns that mix
+        several features are enforced by the search in model space).
     domain_ : ndarray of shape (`n_features_in_`, 2)
         Bounds of every feature of ``X`` (infinite for categorical columns).
 

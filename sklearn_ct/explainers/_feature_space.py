@@ -206,9 +206,11 @@ class _FeatureSpace:
 
         The search enforces it in model space; the projection back to feature space
         needs it too, so that it wins over the domain there as well. A feature inherits
-        the constraint of every model column it feeds: a monotone one only through a
-        known direction (a per-feature map with a known sign); otherwise, and for
-        categorical features, the feature is kept fixed, which always honours it.
+        the constraint of every model column that it alone feeds: a monotone one through
+        a map of known sign keeps (or, for a decreasing map, swaps) its direction; through
+        a map of unknown sign, or for a categorical feature, the feature is kept fixed. A
+        column fed by several features constrains them jointly, which no per-feature
+        direction expresses: it is left to the search.
         """
         own = self.model.mutability
         if own is None or len(own) != rel.n_out:
@@ -222,10 +224,9 @@ class _FeatureSpace:
         can_dec = np.ones(len(rel.links), dtype=bool)
         for i, links in enumerate(rel.links):
             for j, sign in links.items():
-                if model_inc[j] and model_dec[j]:
+                if (model_inc[j] and model_dec[j]) or fed_by[j] > 1:
                     continue
-                if (not (model_inc[j] or model_dec[j]) or sign == UNKNOWN or fed_by[j] > 1
-                        or categorical[i]):
+                if not (model_inc[j] or model_dec[j]) or sign == UNKNOWN or categorical[i]:
                     can_inc[i] = can_dec[i] = False
                 elif sign > 0:
                     can_inc[i] &= model_inc[j]
