@@ -110,8 +110,18 @@ def direction_masks(directions):
 
 
 def mask_directions(can_increase, can_decrease):
-    """Directions (``"both"``, ``"increase"``, ...) from masks: the inverse of
-    :func:`direction_masks`."""
+    """Directions from masks, the inverse of :func:`direction_masks`.
+
+    Parameters
+    ----------
+    can_increase, can_decrease : array-like of bool, shape (n_features,)
+        Which features may increase and which may decrease.
+
+    Returns
+    -------
+    directions : ndarray of str, shape (n_features,)
+        ``"both"``, ``"increase"``, ``"decrease"`` or ``"none"`` per feature.
+    """
     names = {moves: name for name, moves in DIRECTIONS.items()}
     return np.array([names[(bool(i), bool(d))] for i, d in zip(can_increase, can_decrease)],
                     dtype=object)
