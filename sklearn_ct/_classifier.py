@@ -19,12 +19,17 @@ from skorch.callbacks import ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from ._constraints import direction_masks, resolve_domain, resolve_mutability
+from ._constraints import (
+    check_domain_covers,
+    direction_masks,
+    resolve_domain,
+    resolve_mutability,
+)
 from ._model import encode_labels, resolve_model, softmax
-from ._modules import build_module
+from ._modules import build_module, check_hidden_layer_sizes, check_logits_module
 from ._net import CTNet
 from ._selection import judge_plausibility, train_with_selection
-from ._utils import DEPRECATED, SEED_MAX, check_device, renamed_max_iter
+from ._utils import DEPRECATED, SEED_MAX, atomic_fit, check_device, renamed_max_iter
 from .callbacks import CounterfactualGeneration
 from .generators import BaseGenerator, check_generator
 from .generators._registry import generator_names
@@ -42,6 +47,15 @@ OBJECTIVES = {
     "adversarial": (False, False, True),
     "vanilla": (False, False, False),
 }
+
+def _search_bounds(domain, device, can_inc, can_dec):
+    """Domain and mutability tensors of a constrained search on ``device``."""
+    def tensor(values, dtype):
+        return torch.as_tensor(np.asarray(values), dtype=dtype, device=device)
+
+    return (tensor(domain[:, 0], torch.float32), tensor(domain[:, 1], torch.float32),
+            tensor(can_inc, torch.bool), tensor(can_dec, torch.bool))
+
 
 class CTClassifier(ClassifierMixin, BaseEstimator):
     """Neural-network classifier trained with Counterfactual Training (CT).
@@ -75,7 +89,8 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         ``module_params``. An instance (e.g. a pretrained network to fine-tune) is copied,
         never changed.
     hidden_layer_sizes : tuple of int, default=(32,)
-        Hidden layers of the default MLP (the paper uses one layer of 32 units).
+        Hidden layers of the default MLP (the paper uses one layer of 32 units); positive
+        integers.
     activation : {"relu", "tanh", "logistic", "elu", "gelu"}, default="relu"
         Activation of the default MLP.
     module_params : dict, default=None
@@ -134,7 +149,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         uses ``[min(mean - 2 std, min), max(mean + 2 std, max)]`` per feature of the
         training data (the reference's rule); a ``(low, high)`` pair applies to every
         feature; per-feature bounds as an ``(n_features, 2)`` array or a dict
-        ``{feature: (low, high)}``; ``None`` for no bounds.
+        ``{feature: (low, high)}``; ``None`` for no bounds. Bounds that exclude every
+        training value of a feature raise a ``ValueError``. Mutability wins over the
+        domain: a factual outside it keeps its immutable features.
     max_epochs : int, default=100
         Number of training epochs.
     batch_size : int, default=32
@@ -154,7 +171,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
         Extra skorch callbacks, e.g. ``skorch.callbacks.EarlyStopping``. They are cloned.
     device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``.
+        Torch device, e.g. ``"cuda"``; it must be available (checked before fitting).
     random_state : int, RandomState instance or None, default=None
         Controls weight initialisation, shuffling, the counterfactual pools and the
         validation split. Fixing it gives identical weights, predictions and training
@@ -372,25 +389,24 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                 f"n_counterfactuals={n_cf} is larger than the number of training rows "
                 f"({n_rows}); using {n_rows}.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=5,  # here, fit, atomic_fit, _fit_context, the caller
             )
             return n_rows
         return n_cf
 
-    def _search_bounds(self, device, can_inc, can_dec):
-        """Domain and mutability tensors of a constrained search on ``device``."""
-        def tensor(values, dtype):
-            return torch.as_tensor(np.asarray(values), dtype=dtype, device=device)
-
-        return (tensor(self.domain_[:, 0], torch.float32), tensor(self.domain_[:, 1],
-                                                                  torch.float32),
-                tensor(can_inc, torch.bool), tensor(can_dec, torch.bool))
-
     # -- fit -----------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y):
         """Train the network with counterfactual training.
+
+        A fit that raises leaves the estimator as it was: a fitted one keeps its model,
+        an unfitted one stays unfitted. The module is checked once before training (one
+        forward pass on a few rows must give finite floating-point logits of shape
+        ``(n_rows, n_classes)``), and training that cannot make progress (every update
+        of an epoch skipped for a non-finite loss, or non-finite predictions at the
+        end) raises a ``ValueError``.
 
         Parameters
         ----------
@@ -405,6 +421,10 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         warm = self.warm_start and hasattr(self, "net_")
+        # Parameters that need no data are checked first, before anything is computed.
+        device = check_device(self.device)
+        hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        generator = check_generator(self.generator, gradient_only=True)
         X, y = validate_data(
             self, X, y, reset=not warm, dtype=(np.float64, np.float32), force_writeable=True
         )
@@ -420,14 +440,13 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                 f"warm_start=True needs the same classes as the previous fit: "
                 f"{self.classes_.tolist()}; got {classes.tolist()}."
             )
-        device = check_device(self.device)
-        self.classes_ = classes
         y_enc = encode_labels(y, classes, what="y")
         X32 = X.astype(np.float32, copy=False)
         n_classes = classes.size
         feature_names = getattr(self, "feature_names_in_", None)
-        self.domain_ = resolve_domain(self.domain, X, feature_names)
-        self.mutability_ = resolve_mutability(self.mutability, X.shape[1], feature_names)
+        domain = resolve_domain(self.domain, X, feature_names)
+        check_domain_covers(domain, X, feature_names)
+        mutability = resolve_mutability(self.mutability, X.shape[1], feature_names)
 
         rng = check_random_state(self.random_state)
         seed_torch, seed_pool, seed_split = (int(s) for s in rng.randint(SEED_MAX, size=3))
@@ -450,13 +469,16 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         lambda_div, lambda_reg, lambda_adv = self._effective_lambdas()
         needs_cf = (lambda_div, lambda_reg, lambda_adv) != (0.0, 0.0, 0.0)
         max_steps = renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__,
-                                     stacklevel=4)
-        self.generator_ = check_generator(
-            self.generator, gradient_only=True, random_state=seed_pool, training=True,
-        ).fit(X_train, y_train)
+                                     stacklevel=5)
+        # Resolved again now that the seeds are drawn: a generator with a random state
+        # (REVISE) is seeded from random_state, and one given by name gets its training
+        # parameters.
+        generator = check_generator(self.generator, gradient_only=True,
+                                    random_state=seed_pool, training=True)
+        generator.fit(X_train, y_train)
         burnin_epochs = round(self.burnin * self.max_epochs)
         refresh_steps = 4 * max_steps if self.refresh_steps == "auto" else self.refresh_steps
-        can_inc, can_dec = direction_masks(self.mutability_)
+        can_inc, can_dec = direction_masks(mutability)
         # The fork of plausibility selection needs the CT terms, epochs left after the
         # burn-in, and no user callbacks (which would see the fork's extra train-begin and
         # train-end events).
@@ -470,10 +492,10 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                 out.append((
                     "counterfactuals",
                     CounterfactualGeneration(
-                        self.generator_, n_classes, n_cf, burnin_epochs=burnin,
+                        generator, n_classes, n_cf, burnin_epochs=burnin,
                         max_steps=max_steps, decision_threshold=self.decision_threshold,
                         step_size=self.step_size, adversarial_epsilon=self.adversarial_epsilon,
-                        domain=self.domain_, can_increase=can_inc, can_decrease=can_dec,
+                        domain=domain, can_increase=can_inc, can_decrease=can_dec,
                         random_state=seed_pool, refresh_steps=refresh_steps,
                     ),
                 ))
@@ -492,7 +514,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                 batch_size=self.batch_size,
                 train_split=train_split,
                 iterator_train__shuffle=self.shuffle,
-                iterator_train__generator=torch.Generator().manual_seed(seed_torch),
+                shuffle_seed=seed_torch,
                 callbacks=callbacks(ct, burnin),
                 device=device,
                 verbose=int(self.verbose),
@@ -509,14 +531,17 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
             # The module is built inside the seeded block: its initial weights are part of
             # what random_state controls.
             if warm:
-                module = self.net_.module_
+                # A copy: the fitted network stays as it is until this fit succeeds.
+                module = copy.deepcopy(self.net_.module_)
             else:
                 module = build_module(
                     self.module, X.shape[1], n_classes, self.module_params,
-                    tuple(self.hidden_layer_sizes), self.activation,
+                    hidden_layer_sizes, self.activation,
                 )
+            module = module.to(device)
+            check_logits_module(module, X_train, n_classes, device=device)
             if select:
-                bounds = self._search_bounds(device, can_inc, can_dec)
+                bounds = _search_bounds(domain, device, can_inc, can_dec)
 
                 def judge(module_ct, module_twin):
                     return judge_plausibility(module_ct, module_twin, X_train, y_train,
@@ -531,6 +556,16 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
             else:
                 net = make_net(module, needs_cf, burnin_epochs)
                 net.fit(X_train, y_train)
+        check_logits_module(
+            net.module_, X_train, n_classes, device=device, when="after training",
+            hint="training diverged (e.g. too large a learning rate lr, or energies "
+                 "that grew without bound, which a larger lambda_reg keeps in check)",
+        )
+        # Every fitted attribute is assigned here, once the fit has succeeded.
+        self.classes_ = classes
+        self.domain_ = domain
+        self.mutability_ = mutability
+        self.generator_ = generator
         self.selected_ = selected
         self.selection_scores_ = scores
         self.net_ = net

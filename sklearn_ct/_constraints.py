@@ -109,6 +109,24 @@ def direction_masks(directions):
     return can_inc, can_dec
 
 
+def mask_directions(can_increase, can_decrease):
+    """Directions from masks, the inverse of :func:`direction_masks`.
+
+    Parameters
+    ----------
+    can_increase, can_decrease : array-like of bool, shape (n_features,)
+        Which features may increase and which may decrease.
+
+    Returns
+    -------
+    directions : ndarray of str, shape (n_features,)
+        ``"both"``, ``"increase"``, ``"decrease"`` or ``"none"`` per feature.
+    """
+    names = {moves: name for name, moves in DIRECTIONS.items()}
+    return np.array([names[(bool(i), bool(d))] for i, d in zip(can_increase, can_decrease)],
+                    dtype=object)
+
+
 @validate_params(
     {"X": ["array-like"], "n_std": [Interval(numbers.Real, 0, None, closed="left")]},
     prefer_skip_nested_validation=True,
@@ -198,6 +216,51 @@ def resolve_domain(domain, X, feature_names=None):
             f"domain has low > high for feature {name!r}: ({bounds[j, 0]}, {bounds[j, 1]})."
         )
     return bounds
+
+
+def check_domain_covers(bounds, X, feature_names=None):
+    """Refuse domain bounds that exclude the data of a feature altogether.
+
+    A counterfactual search starts at the factual and is clamped into the domain after
+    every step. Where the bounds of a feature do not even overlap the range of its
+    training data, every counterfactual is pinned at a bound, far from any real sample,
+    so such a domain is a mistake (typically bounds given in the wrong units or for
+    unscaled data). Bounds that only cut part of the range are allowed.
+
+    Parameters
+    ----------
+    bounds : ndarray of shape (n_features, 2)
+        Resolved bounds (see :func:`resolve_domain`); infinite bounds never fail.
+    X : ndarray of shape (n_samples, n_features)
+        Training data; NaN entries (non-numeric columns) are ignored.
+    feature_names : array-like of str, default=None
+        Names of the features, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming every feature whose bounds exclude its data, with both ranges.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[0] == 0:
+        return
+    missing = np.isnan(X)
+    lo = np.where(missing, np.inf, X).min(axis=0)
+    hi = np.where(missing, -np.inf, X).max(axis=0)
+    observed = ~missing.all(axis=0)
+    bad = np.flatnonzero(observed & ((hi < bounds[:, 0]) | (lo > bounds[:, 1])))
+    if bad.size:
+        parts = [
+            f"{feature_names[j] if feature_names is not None else int(j)!r}: domain "
+            f"({bounds[j, 0]:g}, {bounds[j, 1]:g}), data in [{lo[j]:g}, {hi[j]:g}]"
+            for j in bad[:10]
+        ]
+        more = f" (and {bad.size - 10} more)" if bad.size > 10 else ""
+        raise ValueError(
+            f"The domain excludes the training data of feature(s) {'; '.join(parts)}{more}. "
+            "Counterfactuals would all be pinned at a bound; give bounds in the units of "
+            "the data the model sees (e.g. after scaling), or domain='infer'."
+        )
 
 
 def _as_pair(pair, what):

@@ -178,6 +178,8 @@ class CTLoss:
         grad : torch.Tensor
             Gradient of ``loss`` with respect to ``logits``.
         """
+        # The constants follow the logits' dtype (a float64 module trains too), and are
+        # cached per dtype.
         device, dtype = logits.device, logits.dtype
         n_c = chunk["x_cf"].shape[0]
         lam_div, lam_reg = float(self.lambda_div), float(self.lambda_reg)

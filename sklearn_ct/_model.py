@@ -29,6 +29,7 @@ The module also holds the package's single softmax and label encoder.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -327,29 +328,73 @@ class ModelAdapter:
         """Map ``X`` through the preprocessing steps into dense float64 model space."""
         return forward(self.steps, X)
 
+    @property
+    def n_features(self):
+        """Number of model-space features the final model expects (None when unknown)."""
+        expected = getattr(self.final, "n_features_in_", None)
+        return int(expected) if isinstance(expected, numbers.Integral) else None
+
+    def check_n_features(self, n_features):
+        """Raise a clear error when the final model expects another number of features.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of model-space features about to be passed to the model.
+        """
+        expected = self.n_features
+        if expected is not None and expected != n_features:
+            where = " after the pipeline's preprocessing" if self.steps else ""
+            raise ValueError(
+                f"X has {n_features} features{where}, but the model is expecting "
+                f"{expected} features as input."
+            )
+
+    def _check_finite(self, values, what):
+        # A model that returns NaN would make every consumer silently wrong (NaN target
+        # probabilities count as invalid, argmax picks class 0): refuse it by name.
+        finite = np.isfinite(values).all(axis=tuple(range(1, values.ndim)))
+        if not finite.all():
+            raise ValueError(
+                f"The model {type(self.final).__name__} returned non-finite {what} (NaN or "
+                f"inf) for {int((~finite).sum())} of {finite.size} rows."
+            )
+        return values
+
     def logits(self, Z, chunk_size=65536):
         """Logits of model-space rows ``Z`` as float64, without gradients.
 
         Computed in float64 from the weights (see the module's precision policy); modules
-        that cannot run in float64 fall back to float32.
+        that cannot run in float64 fall back to float32. A model that expects another
+        number of features, fails on ``Z`` or returns non-finite logits raises a
+        ``ValueError``.
         """
         _, module, device = self._resolved()
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim == 2:
+            self.check_n_features(Z.shape[1])
         with torch.no_grad(), eval_mode(module):
             try:
                 state = {k: v.double() if v.is_floating_point() else v
                          for k, v in {**dict(module.named_parameters()),
                                       **dict(module.named_buffers())}.items()}
-                X64 = torch.as_tensor(np.asarray(Z, dtype=np.float64), device=device)
+                X64 = torch.as_tensor(Z, device=device)
                 out = [functional_call(module, state, (chunk,))
                        for chunk in torch.split(X64, chunk_size)]
             except RuntimeError:
-                X32 = torch.as_tensor(np.asarray(Z, dtype=np.float32), device=device)
-                out = [module(chunk) for chunk in torch.split(X32, chunk_size)]
+                X32 = torch.as_tensor(Z.astype(np.float32), device=device)
+                try:
+                    out = [module(chunk) for chunk in torch.split(X32, chunk_size)]
+                except RuntimeError as exc:
+                    raise ValueError(
+                        f"The model {type(self.final).__name__} could not be evaluated on "
+                        f"input of shape {Z.shape}: {exc}"
+                    ) from exc
         logits = torch.cat(out).double().cpu().numpy()
         if logits.ndim != 2:
             raise ValueError("The model must return logits of shape (n_samples, n_classes), "
                              f"got {logits.shape}.")
-        return logits
+        return self._check_finite(logits, "logits")
 
     def proba(self, Z):
         """Class probabilities of model-space rows ``Z`` (float64)."""
@@ -360,7 +405,8 @@ class ModelAdapter:
         if names is not None and len(names) == Z.shape[1]:
             # The model was fitted on a DataFrame: keep its feature names.
             Z = pd.DataFrame(Z, columns=names)
-        return np.asarray(self.final.predict_proba(Z), dtype=np.float64)
+        proba = np.asarray(self.final.predict_proba(Z), dtype=np.float64)
+        return self._check_finite(proba, "probabilities")
 
     def predict_proba(self, X, X_raw=None):
         """Class probabilities of rows ``X`` of the estimator's *input* space.
@@ -371,7 +417,8 @@ class ModelAdapter:
         """
         own = getattr(self.estimator, "predict_proba", None)
         if own is not None and not isinstance(self.estimator, nn.Module):
-            return np.asarray(own(X if X_raw is None else X_raw), dtype=np.float64)
+            proba = np.asarray(own(X if X_raw is None else X_raw), dtype=np.float64)
+            return self._check_finite(proba, "probabilities")
         return self.proba(self.transform(X))
 
     def search_module(self):
@@ -452,5 +499,5 @@ def resolve_model(estimator, classes=None):
     raise TypeError(
         "The model must be a torch.nn.Module returning logits, a skorch net, a "
         "CTClassifier, or a classifier with predict_proba (e.g. in a Pipeline); got "
-        f"{type(final).__name__}. Gradient-based computations need differentiable logits."
+        f"{type(final).__name__}, which has no predict_proba."
     )

@@ -149,17 +149,24 @@ class CTNet(NeuralNet):
         Passed to :class:`skorch.NeuralNet`.
     lambda_div, lambda_reg, lambda_adv : float
         Weights of the energy differential, the energy ridge and the adversarial loss.
+    shuffle_seed : int, default=None
+        Seed of the order of the training rows: each fit draws its permutations from a
+        new ``torch.Generator`` with this seed (unless ``iterator_train__generator`` is
+        given). Keeping the seed rather than a generator among the net's parameters
+        keeps a fitted net's pickle, and ``joblib.hash``, the same from call to call.
     """
 
     #: Iterator arguments that :class:`TensorBatches` reproduces; any other argument (e.g.
     #: ``num_workers``, ``collate_fn``) falls back to skorch's ``DataLoader``.
     _FAST_ITERATOR_ARGS = frozenset({"batch_size", "shuffle", "generator"})
 
-    def __init__(self, *args, lambda_div=0.0, lambda_reg=0.0, lambda_adv=0.0, **kwargs):
+    def __init__(self, *args, lambda_div=0.0, lambda_reg=0.0, lambda_adv=0.0,
+                 shuffle_seed=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lambda_div = lambda_div
         self.lambda_reg = lambda_reg
         self.lambda_adv = lambda_adv
+        self.shuffle_seed = shuffle_seed
 
     # -- optimizer -----------------------------------------------------------------------
 
@@ -190,6 +197,24 @@ class CTNet(NeuralNet):
 
     # -- per-batch machinery -------------------------------------------------------------
 
+    def initialize(self):
+        """Initialize the net; a new fit also starts a new order of the training rows."""
+        self.__dict__.pop("_shuffle_generator_", None)
+        return super().initialize()
+
+    def shuffle_generator(self):
+        """The generator of the training-row permutations, made from ``shuffle_seed``.
+
+        One generator per fit, kept across ``partial_fit`` calls (a net trained in
+        segments sees the same orders as one trained at once) and left out of pickles,
+        like every per-fit cache.
+        """
+        gen = self.__dict__.get("_shuffle_generator_")
+        if gen is None:
+            gen = self._shuffle_generator_ = torch.Generator().manual_seed(
+                int(self.shuffle_seed))
+        return gen
+
     def get_iterator(self, dataset, training=False):
         """Batches of ``dataset``: :class:`TensorBatches` for plain in-memory arrays.
 
@@ -199,11 +224,13 @@ class CTNet(NeuralNet):
         batches are the same rows in the same order as
         ``DataLoader(dataset, batch_size, shuffle, generator)`` would give when
         ``shuffle=False``; with ``shuffle=True`` each epoch uses one
-        ``torch.randperm`` of ``generator``.
+        ``torch.randperm`` of ``generator`` (made from ``shuffle_seed`` when set).
         """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
         iterator = self.iterator_train if training else self.iterator_valid
+        if training and self.shuffle_seed is not None and "generator" not in kwargs:
+            kwargs["generator"] = self.shuffle_generator()
         fast = (
             type(dataset) is Dataset
             and iterator is DataLoader
@@ -212,11 +239,12 @@ class CTNet(NeuralNet):
             and _is_numeric_array(dataset.y)
             and dataset.X.ndim >= 1
         )
-        if not fast:
-            return super().get_iterator(dataset, training=training)
         batch_size = kwargs.get("batch_size", self.batch_size)
         if batch_size == -1:
             batch_size = len(dataset)
+        if not fast:
+            # skorch's own get_iterator, with the generator made above.
+            return iterator(dataset, **{**kwargs, "batch_size": batch_size})
         return TensorBatches(
             _as_device_tensor(dataset.X, self.device),
             _as_device_tensor(dataset.y, self.device),
@@ -247,6 +275,7 @@ class CTNet(NeuralNet):
         # Per-fit caches are not part of a fitted model.
         state.pop("_listeners_", None)
         state.pop("_constants_", None)
+        state.pop("_shuffle_generator_", None)
         return state
 
     def _zero_grad_optimizer(self, set_to_none=None):
@@ -327,10 +356,17 @@ class CTNet(NeuralNet):
         value = loss.item()
         skipped = not math.isfinite(value)
         if skipped:
+            outputs = y_pred if chunk is None else logits
+            if bool(torch.isfinite(outputs).all()):
+                # Finite logits, non-finite loss: the squared energies overflowed.
+                cause = "Energies may be exploding: consider a larger lambda_reg."
+            else:
+                cause = ("The module returned non-finite logits (NaN or inf) for this "
+                         "mini-batch: check the module and the data (too large a "
+                         "learning rate can also make the weights diverge).")
             warnings.warn(
                 f"Non-finite CT loss ({value}) in epoch {len(self.history)}; the "
-                "update of this mini-batch is skipped. Energies may be exploding: "
-                "consider a larger lambda_reg.",
+                f"update of this mini-batch is skipped. {cause}",
                 NonFiniteLossWarning,
                 stacklevel=2,
             )
@@ -378,6 +414,20 @@ class CTNet(NeuralNet):
             record("skipped", bool(step.get("skipped", False)))
 
     def on_epoch_end(self, net, **kwargs):
-        """Record ``n_skipped``, the updates skipped for a non-finite loss in the epoch."""
-        batches = self.history[-1]["batches"]
-        self.history.record("n_skipped", sum(b.get("skipped", False) for b in batches))
+        """Record ``n_skipped``, the updates skipped for a non-finite loss in the epoch.
+
+        Raises
+        ------
+        ValueError
+            If every update of the epoch was skipped: training cannot make progress, and
+            going on would return an untrained model as if it were fitted.
+        """
+        flags = [b["skipped"] for b in self.history[-1]["batches"] if "skipped" in b]
+        n_skipped = sum(flags)
+        self.history.record("n_skipped", n_skipped)
+        if flags and n_skipped == len(flags):
+            raise ValueError(
+                f"Every update of epoch {len(self.history)} was skipped: the training loss "
+                f"was non-finite (NaN or inf) in all {len(flags)} mini-batches, so training "
+                "cannot make progress (see the NonFiniteLossWarning for the cause)."
+            )

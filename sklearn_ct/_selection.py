@@ -205,10 +205,8 @@ def _fork(net_twin, net_ct):
     """Give ``net_ct`` the twin's weights, optimizer state, data order and history."""
     net_ct.module_.load_state_dict(net_twin.module_.state_dict())
     net_ct.optimizer_.load_state_dict(copy.deepcopy(net_twin.optimizer_.state_dict()))
-    gen_twin = net_twin.get_params_for("iterator_train").get("generator")
-    gen_ct = net_ct.get_params_for("iterator_train").get("generator")
-    if gen_twin is not None and gen_ct is not None:
-        gen_ct.set_state(gen_twin.get_state())
+    if net_twin.shuffle_seed is not None and "_shuffle_generator_" in net_twin.__dict__:
+        net_ct.shuffle_generator().set_state(net_twin.shuffle_generator().get_state())
     net_ct.history_ = copy.deepcopy(net_twin.history_)
 
 

@@ -1,9 +1,11 @@
-"""Small helpers shared across the package: seeds, devices and the eval-mode switch."""
+"""Small helpers shared across the package: seeds, devices, the eval-mode switch and
+atomic fits."""
 
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
 import contextlib
+import functools
 import warnings
 
 import numpy as np
@@ -39,8 +41,50 @@ def eval_mode(module):
         module.train(was_training)
 
 
+def atomic_fit(fit):
+    """Make a ``fit`` method atomic: when it raises, the estimator is left as it was.
+
+    scikit-learn's estimators either fit or leave no trace. A fit sets attributes in
+    several places (``validate_data`` sets ``n_features_in_`` and ``feature_names_in_``
+    before anything else is checked), so the instance dictionary is saved on entry and
+    put back when the fit raises: a fitted estimator keeps all of its fitted attributes
+    (and therefore its predictions), a fresh one stays unfitted (``NotFittedError``). The
+    fit itself must not change fitted objects in place (it builds new ones), so that
+    restoring the attributes restores the model.
+
+    Parameters
+    ----------
+    fit : callable
+        The ``fit`` method (or any method that fits ``self``).
+
+    Returns
+    -------
+    fit : callable
+        The wrapped method.
+    """
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = self.__dict__.copy()
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            # KeyboardInterrupt included: an interrupted generator fit (e.g. REVISE's
+            # autoencoder) leaves nothing half-done either. skorch's convention, an
+            # interrupt that ends training early, is handled inside the net and never
+            # reaches here.
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
+
+
 def check_device(device):
     """Turn a device specification into a ``torch.device``, with a clear error.
+
+    A device whose backend is not available (``"cuda"`` on a machine or torch build
+    without CUDA, ``"mps"`` without Metal) is refused here, before anything is fitted,
+    rather than by torch in the middle of a fit.
 
     Parameters
     ----------
@@ -52,9 +96,25 @@ def check_device(device):
     device : torch.device
     """
     try:
-        return torch.device(device)
+        device = torch.device(device)
     except (RuntimeError, TypeError):
         raise ValueError(f"Unknown torch device {device!r}.") from None
+    available = {
+        "cuda": torch.cuda.is_available,
+        "mps": lambda: torch.backends.mps.is_available(),
+    }.get(device.type)
+    if available is not None and not available():
+        raise ValueError(
+            f"device={str(device)!r}, but torch reports that {device.type.upper()} is not "
+            "available on this machine (or in this torch build); use device='cpu'."
+        )
+    if device.type == "cuda" and device.index is not None \
+            and device.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={str(device)!r}, but only {torch.cuda.device_count()} CUDA device(s) "
+            "are visible."
+        )
+    return device
 
 
 def module_device(module, default="cpu"):

@@ -9,8 +9,8 @@ engine that CT trains with, with factuals drawn inside and outside the inferred 
 * the domain holds for every feature whose factual value was inside it.
 
 Declared constraints win over the domain (issue 10, item 2), whether the explainer declares
-them or the explained ``CTClassifier`` was trained with them. Properties that fail today
-are ``xfail(strict=True)``; their explicit examples make the outcome deterministic.
+them or the explained ``CTClassifier`` was trained with them. The explicit examples, far
+outside the domain on every side, make the outcome deterministic.
 """
 
 import numpy as np
@@ -85,7 +85,7 @@ MODEL_MUTABILITY = [{0: "none"}, {1: "increase", 2: "decrease"}, {0: "none", 2: 
 def constrained_models(data):
     X, y = data
     return [CTClassifier(mutability=m, max_epochs=10, hidden_layer_sizes=(16,),
-                         n_counterfactuals=64, max_iter=10, random_state=0).fit(X, y)
+                         n_counterfactuals=64, max_steps=10, random_state=0).fit(X, y)
             for m in MODEL_MUTABILITY]
 
 
@@ -114,7 +114,7 @@ def test_declared_constraints_hold_inside_and_outside_domain(data, model, genera
     X_train, _ = data
     explainer = CounterfactualExplainer(
         model, generator=_generator(generator), mutability=dict(enumerate(dirs)),
-        max_iter=30, random_state=0,
+        max_steps=30, random_state=0,
     ).fit(X_train)
     cf = explainer.transform(X)
     _check_constraints(X, cf, dirs, explainer.domain_[:, 0], explainer.domain_[:, 1])
@@ -124,7 +124,7 @@ def _rows_at_target(data, model, generator, X, at_target, dirs):
     X_train, _ = data
     explainer = CounterfactualExplainer(
         model, generator=_generator(generator), mutability=dict(enumerate(dirs)),
-        max_iter=30, random_state=0,
+        max_steps=30, random_state=0,
     ).fit(X_train)
     predicted = model.predict(X)
     mask = np.resize(np.asarray(at_target, dtype=bool), len(X))
@@ -148,8 +148,6 @@ def test_rows_at_target_are_unchanged_inside_domain(data, model, generator, X, a
     _rows_at_target(data, model, generator, X, at_target, dirs)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (item 3): rows already at their target are "
-                   "clipped into the domain by CounterfactualExplainer._to_feature_space")
 @pytest.mark.parametrize("generator", GENERATORS)
 @PROPERTY_SETTINGS
 @given(X=factuals, at_target=st.lists(st.booleans(), min_size=1, max_size=8), dirs=directions)
@@ -165,7 +163,7 @@ def test_rows_at_target_are_unchanged_outside_domain(data, model, generator, X, 
 def _model_constraints(data, constrained_models, generator, X, which):
     X_train, _ = data
     clf = constrained_models[which]
-    explainer = CounterfactualExplainer(clf, generator=_generator(generator), max_iter=30,
+    explainer = CounterfactualExplainer(clf, generator=_generator(generator), max_steps=30,
                                         random_state=0).fit(X_train)
     cf = explainer.transform(X)
     dirs = clf.mutability_
@@ -179,9 +177,6 @@ def test_model_constraints_hold_inside_domain(data, constrained_models, generato
     _model_constraints(data, constrained_models, generator, np.clip(X, -1.0, 2.0), which)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (item 2): the explainer's feature-space "
-                   "projection clips to the domain without the model's own mutability, so "
-                   "factuals outside the domain lose their immutable/monotone features")
 @pytest.mark.parametrize("generator", GENERATORS)
 @PROPERTY_SETTINGS
 @given(X=factuals, which=st.integers(0, len(MODEL_MUTABILITY) - 1))
@@ -209,7 +204,7 @@ def test_search_engine_constraints(data, model, generator, X, dirs):
     x = torch.as_tensor(X, dtype=torch.float32)
     target = torch.as_tensor(1 - model.predict(X), dtype=torch.long)
     result = search_counterfactuals(
-        module, x, target, gen, max_iter=20,
+        module, x, target, gen, max_steps=20,
         lower=torch.as_tensor(low, dtype=torch.float32),
         upper=torch.as_tensor(high, dtype=torch.float32),
         can_increase=torch.as_tensor(np.isin(dirs_arr, ["increase", "both"])),
@@ -218,3 +213,38 @@ def test_search_engine_constraints(data, model, generator, X, dirs):
     cf = result.counterfactuals.double().numpy()
     X32 = x.double().numpy()
     _check_constraints(X32, cf, dirs, low.astype(np.float32), high.astype(np.float32))
+
+
+def _cube(z):
+    return z ** 3
+
+
+def test_model_constraints_are_mapped_through_the_preprocessing(data):
+    # The explainer reports the model's training constraints on the features of X: through
+    # a positive scaler with their direction; through a transformer whose structure is
+    # unknown (every feature may feed every column) they stay joint constraints, enforced
+    # by the search in model space only.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    X_train, y = data
+    mutability = {0: "increase", 1: "decrease"}
+    fast = dict(max_epochs=2, hidden_layer_sizes=(8,), n_counterfactuals=32, max_steps=5,
+                random_state=0)
+    scaled = make_pipeline(StandardScaler(), CTClassifier(mutability=mutability, **fast))
+    explainer = CounterfactualExplainer(scaled.fit(X_train, y), max_steps=10,
+                                        random_state=0).fit(X_train)
+    assert list(explainer.mutability_) == ["increase", "decrease", "both"]
+    X = OUTSIDE
+    cf = explainer.transform(X)
+    _check_constraints(X, cf, explainer.mutability_, explainer.domain_[:, 0],
+                       explainer.domain_[:, 1])
+
+    cube_root = FunctionTransformer(np.cbrt, inverse_func=_cube, check_inverse=False,
+                                    feature_names_out="one-to-one")
+    cubed = make_pipeline(cube_root, CTClassifier(mutability=mutability, **fast))
+    explainer = CounterfactualExplainer(cubed.fit(X_train, y), max_steps=10,
+                                        random_state=0).fit(X_train)
+    assert list(explainer.mutability_) == ["both", "both", "both"]
+    np.testing.assert_array_equal(explainer._space.can_increase, [True, False, True])
+    np.testing.assert_array_equal(explainer._space.can_decrease, [False, True, True])

@@ -3,7 +3,8 @@
 A fit that meets a fault either recovers (one non-finite loss: that update is skipped),
 fails with a clear error and leaves the estimator as it was (a module that only returns
 NaN, a callback that raises), or stops early with a usable model (KeyboardInterrupt, as
-skorch does). Cases that fail today are ``xfail(strict=True)`` with the issue item.
+skorch does). A module checked at the start of fit never reaches training with NaN
+output; one that turns NaN later makes every update of an epoch skip, which is an error.
 """
 
 import warnings
@@ -17,7 +18,7 @@ from torch import nn
 
 from sklearn_ct import CTClassifier, NonFiniteLossWarning
 
-FAST = dict(hidden_layer_sizes=(8,), batch_size=16, max_iter=5, n_counterfactuals=16,
+FAST = dict(hidden_layer_sizes=(8,), batch_size=16, max_steps=5, n_counterfactuals=16,
             random_state=0)
 
 
@@ -118,9 +119,6 @@ def test_nan_once_skips_one_update(objective):
     assert (clf.predict(X) == y).mean() > 0.8
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (item 5): a module that only returns NaN "
-                   "trains 'successfully' (every update skipped, NonFiniteLossWarning with a "
-                   "lambda_reg hint) and the model predicts class 0 everywhere")
 @pytest.mark.parametrize("objective", ["full", "vanilla"])
 def test_nan_always_is_an_error(objective):
     X, y = _data()
@@ -133,8 +131,6 @@ def test_nan_always_is_an_error(objective):
         clf.predict(X)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (item 5): an epoch whose updates are all "
-                   "skipped does not stop the fit")
 def test_epoch_of_skipped_updates_is_an_error():
     X, y = _data()
     clf = CTClassifier(module=_NaNFromEpochTwo, objective="vanilla", max_epochs=4, **FAST)
@@ -144,9 +140,6 @@ def test_epoch_of_skipped_updates_is_an_error():
             clf.fit(X, y)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (item 5): the NonFiniteLossWarning blames "
-                   "exploding energies (hint: larger lambda_reg) when the module itself "
-                   "returns NaN")
 def test_nan_module_warning_does_not_blame_lambda_reg():
     X, y = _data()
     clf = CTClassifier(module=_NaNOnce, max_epochs=2, **FAST)
@@ -157,9 +150,6 @@ def test_nan_module_warning_does_not_blame_lambda_reg():
     assert messages and not any("lambda_reg" in m for m in messages)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (item 1): CTClassifier.fit assigns classes_, "
-                   "domain_ and generator_ before training, so a callback that raises leaves "
-                   "them from the failed fit")
 def test_callback_raising_keeps_previous_model():
     X, y = _data()
     clf = CTClassifier(max_epochs=3, **FAST).fit(X, y)
@@ -170,9 +160,6 @@ def test_callback_raising_keeps_previous_model():
     _assert_same(before, clf, X)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (item 1): a fresh CTClassifier whose fit "
-                   "is stopped by a raising callback is left half-fitted (AttributeError "
-                   "'net_' instead of NotFittedError)")
 def test_callback_raising_leaves_fresh_estimator_unfitted():
     X, y = _data()
     clf = CTClassifier(max_epochs=3, callbacks=[_RaiseAt(1)], **FAST)

@@ -225,8 +225,22 @@ def test_non_finite_updates_are_counted(binary):
         step = net.train_step(batch)
     net.cf_batch_ = None
     net.notify("on_batch_end", batch=batch, training=True, **step)
+    # A finite batch in the same epoch: the epoch made progress.
+    net.history.new_batch()
+    net.notify("on_batch_end", batch=batch, training=True, **net.train_step(batch))
     net.on_epoch_end(net)
     assert net.history[-1, "n_skipped"] == 1
+    # An epoch whose every update was skipped cannot make progress: an error.
+    net.history.new_epoch()
+    net.history.new_batch()
+    net.cf_batch_ = {"x_pos": bad, "x_cf": -bad, "x_ae": bad, "target": torch.tensor([0, 1]),
+                     "y_ae": torch.tensor([0, 1])}
+    with pytest.warns(NonFiniteLossWarning):
+        step = net.train_step(batch)
+    net.cf_batch_ = None
+    net.notify("on_batch_end", batch=batch, training=True, **step)
+    with pytest.raises(ValueError, match="Every update of epoch"):
+        net.on_epoch_end(net)
 
 
 def test_batch_statistics_come_from_the_training_batch_only():

@@ -11,6 +11,7 @@ import torch
 from sklearn.datasets import make_classification
 
 import sklearn_ct._classifier as classifier_module
+from sklearn_ct._classifier import _search_bounds
 from sklearn_ct import REFERENCE_PARAMS, CTClassifier
 from sklearn_ct._constraints import direction_masks
 from sklearn_ct._selection import judge_plausibility
@@ -103,7 +104,7 @@ def test_selection_is_deterministic_and_leaves_global_rngs_alone(data):
 
 
 def _bounds(clf):
-    return clf._search_bounds(torch.device("cpu"), *direction_masks(clf.mutability_))
+    return _search_bounds(clf.domain_, torch.device("cpu"), *direction_masks(clf.mutability_))
 
 
 def test_judge_keeps_an_identical_network(data):

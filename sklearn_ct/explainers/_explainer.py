@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._model import encode_labels, is_fitted, resolve_model, split_pipeline
-from .._utils import DEPRECATED, SEED_MAX, renamed_max_iter
+from .._utils import DEPRECATED, SEED_MAX, atomic_fit, renamed_max_iter
 from ..generators import GENERATORS, BaseGenerator, check_generator
 from ._categorical import snap
 from ._feature_space import _FeatureSpace, is_numeric_input, merge_rows
@@ -87,12 +87,15 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         (positive scales keep the direction); one on a one-hot encoded categorical column
         applies to its whole group, which may only be ``"none"`` or ``"both"``. When the
         explained model is a ``CTClassifier`` trained with mutability constraints, those
-        are enforced as well. Constraints hold exactly in the output.
+        are enforced as well (and reported in ``mutability_``). Constraints hold exactly
+        in the output, and win over the domain: a factual outside the domain keeps its
+        immutable features and never moves a monotone one the wrong way.
     domain : None, "infer", tuple, dict or array-like, default="infer"
         Bounds of the numeric features of ``X``, in the formats of
         :class:`~sklearn_ct.CTClassifier`; ``"infer"`` uses
         ``[min(mean - 2 std, min), max(mean + 2 std, max)]`` of the data passed to
         :meth:`fit`. Categorical columns are not bounded (they stay valid categories).
+        Bounds that exclude every training value of a feature raise a ``ValueError``.
     categorical_groups : None or list of lists, default=None
         Groups of columns of ``X`` that hold one-hot (dummy) encoded categories; each
         stays a valid one-hot vector (or all-zero, if such rows occur in the training
@@ -122,7 +125,11 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when ``X`` has string column names.
     mutability_ : ndarray of str, shape (`n_features_in_`,)
-        Direction of every feature of ``X`` (groups expanded).
+        Direction of every feature of ``X`` (groups expanded): ``mutability`` combined
+        with the explained model's own training constraints on the model columns that
+        come from one feature each, mapped back through the preprocessing (a feature whose
+        direction through it is unknown is kept fixed; constraints on columns that mix
+        several features are enforced by the search in model space).
     domain_ : ndarray of shape (`n_features_in_`, 2)
         Bounds of every feature of ``X`` (infinite for categorical columns).
 
@@ -135,14 +142,15 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
     -----
     **Constraints.** The search runs in the model's input space, where mutability is
     enforced by masking each step per direction and domain plus mutability by clamping to
-    per-row bounds after every step. After mapping back, the output is projected in the
-    feature space of ``X`` as well: immutable features are copied from the factual,
-    monotone ones clipped at the factual value and numeric features clipped to the
-    domain, so the constraints hold exactly (not only up to floating-point round-off of
-    the preprocessing's ``inverse_transform``). Features that the search did not change
-    are copied from the factual exactly. Monotone constraints need a known direction
-    through the preprocessing (per-feature scalers with a positive scale); otherwise
-    ``fit`` raises.
+    per-row bounds after every step. After mapping back, the searched rows are projected
+    in the feature space of ``X`` as well: immutable features are copied from the
+    factual, monotone ones clipped at the factual value and numeric features clipped to
+    the domain (mutability first, so a factual outside the domain keeps its constraints),
+    so the constraints hold exactly (not only up to floating-point round-off of the
+    preprocessing's ``inverse_transform``). Features that the search did not change are
+    copied from the factual exactly, and rows already at their target are the factuals.
+    Monotone constraints need a known direction through the preprocessing (per-feature
+    scalers with a positive scale); otherwise ``fit`` raises.
 
     **Categorical features.** One-hot columns are relaxed to ``[0, 1]`` during gradient
     search, then each group is snapped to its largest entry (as the reference
@@ -243,8 +251,11 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
     # -- fit -----------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @atomic_fit
     def fit(self, X, y=None):
         """Prepare the explainer: fit the model if needed, the generator and constraints.
+
+        A fit that raises leaves the explainer as it was (fitted or not).
 
         Parameters
         ----------
@@ -279,7 +290,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
                                  f"{Xv.shape[0]} and {y.shape[0]}.")
 
         if is_fitted(self.estimator):
-            self.estimator_ = self.estimator
+            estimator = self.estimator
         else:
             if y is None:
                 raise ValueError(
@@ -288,62 +299,65 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
                     "fit trains a clone of it on (X, y). Pass y, or a fitted estimator "
                     "(wrap it in sklearn.frozen.FrozenEstimator to survive clone())."
                 )
-            self.estimator_ = clone(self.estimator).fit(X_raw, y)
+            estimator = clone(self.estimator).fit(X_raw, y)
 
-        renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__, stacklevel=4)
-        self._model = resolve_model(self.estimator_, self.classes)
-        steps = self._model.steps
+        renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__, stacklevel=5)
+        model = resolve_model(estimator, self.classes)
+        steps = model.steps
         for name, step in steps:
             check_invertible(step, [name])
         rng = check_random_state(self.random_state)
-        self._seed, seed_gen = (int(s) for s in rng.randint(SEED_MAX, size=2))
-        Z = self._model.transform(X_raw)
-        self._init_classes(Z)
-        check_target_spec(self.target, self.classes_)
+        seed, seed_gen = (int(s) for s in rng.randint(SEED_MAX, size=2))
+        Z = model.transform(X_raw)
+        classes = self._init_classes(model, Z)
+        check_target_spec(self.target, classes)
 
         # A seedable generator left unseeded follows the explainer's random_state, so that
         # fixing the explainer's random_state fixes everything.
-        self.generator_ = check_generator(self.generator, random_state=seed_gen)
-        if self.generator_.requires_gradients and not self._model.differentiable:
+        generator = check_generator(self.generator, random_state=seed_gen)
+        if generator.requires_gradients and not model.differentiable:
             raise ValueError(
-                f"{type(self.generator_).__name__} needs a differentiable model (a torch "
+                f"{type(generator).__name__} needs a differentiable model (a torch "
                 f"module, skorch net or CTClassifier), but the model to explain is a "
-                f"{type(self._model.final).__name__}. Use a black-box generator, e.g. "
+                f"{type(model.final).__name__}. Use a black-box generator, e.g. "
                 "generator='growing_spheres'."
             )
         y_enc = None
         if y is not None:
             try:
-                y_enc = encode_labels(y, self.classes_, what="y")
+                y_enc = encode_labels(y, classes, what="y")
             except ValueError:
                 y_enc = None
-        self.generator_.fit(Z, y_enc)
-        self._space = _FeatureSpace(
-            self._model, X_raw, Z, mutability=self.mutability, domain=self.domain,
+        generator.fit(Z, y_enc)
+        space = _FeatureSpace(
+            model, X_raw, Z, mutability=self.mutability, domain=self.domain,
             categorical_groups=self.categorical_groups,
             feature_names=getattr(self, "feature_names_in_", None),
         )
-        self.mutability_ = self._space.mutability
-        self.domain_ = self._space.domain
+        # Every fitted attribute is assigned here, once the fit has succeeded.
+        self.estimator_ = estimator
+        self._model = model
+        self._seed = seed
+        self.classes_ = classes
+        self.generator_ = generator
+        self._space = space
+        self.mutability_ = space.mutability
+        self.domain_ = space.domain
         return self
 
-    def _init_classes(self, Z):
-        expected = getattr(self._model.final, "n_features_in_", None)
-        if isinstance(expected, numbers.Integral) and expected != Z.shape[1]:
-            where = " after the pipeline's preprocessing" if self._model.steps else ""
-            raise ValueError(
-                f"X has {Z.shape[1]} features{where}, but the model to explain is expecting "
-                f"{expected} features as input."
-            )
+    @staticmethod
+    def _init_classes(model, Z):
+        """Check the model on ``Z`` and return its classes (set on ``model`` too)."""
+        model.check_n_features(Z.shape[1])
         try:
-            proba = self._model.proba(Z[:2])
+            proba = model.proba(Z[:2])
         except Exception as exc:  # noqa: BLE001 - report any model failure clearly
             raise ValueError(
                 f"The model to explain could not be evaluated on the data (in its input "
                 f"space, {Z.shape[1]} features): {type(exc).__name__}: {exc}"
             ) from None
         n_classes = proba.shape[1]
-        classes = self._model.classes
+        classes = model.classes
         if classes is None:
             classes = np.arange(n_classes)
         if len(classes) != n_classes:
@@ -352,8 +366,8 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         if n_classes < 2:
             raise ValueError("The model to explain must have at least 2 classes (2 logits); "
                              f"got {n_classes}.")
-        self._model.classes = np.asarray(classes)
-        self.classes_ = self._model.classes
+        model.classes = np.asarray(classes)
+        return model.classes
 
     # -- search --------------------------------------------------------------------------
 
@@ -377,15 +391,24 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
                              f"or generator: {exc}") from None
         return res.counterfactuals, res.n_iter, res.path
 
-    def _counterfactuals(self, Zc, Z, X_raw, Xv):
+    def _counterfactuals(self, Zc, Z, X_raw, Xv, searched=None):
         """Feature-space counterfactuals and their model-space image and probabilities."""
-        X_cf, raw = self._space.to_features(Zc, Z, X_raw, Xv)
+        X_cf, raw = self._space.to_features(Zc, Z, X_raw, Xv, searched)
         Zf = self._model.transform(raw)
         return X_cf, Zf, self._model.proba(Zf)
 
     def _explain(self, X, target, return_path):
         space = self._space
         X_raw, Xv = self._check_X(X, reset=False, has_steps=bool(self._model.steps))
+        expected = self._model.n_features
+        if expected is not None and expected != space.lower.shape[0]:
+            # The explained model is used as it is now; if it was refit in place on other
+            # data, the constraints compiled in fit no longer describe its input.
+            raise ValueError(
+                f"The explained model now expects {expected} features (in its input "
+                f"space), but the explainer was fitted for {space.lower.shape[0]}: the "
+                "model was refit in place on other data; fit the explainer again."
+            )
         n = Xv.shape[0]
         rows = np.arange(n)
         Z = self._model.transform(X_raw)
@@ -406,7 +429,7 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
             if return_path:
                 path[:, todo] = pth
         snap(Zc, space.model_groups, rows=todo)
-        X_cf, Zf, pf = self._counterfactuals(Zc, Z, X_raw, Xv)
+        X_cf, Zf, pf = self._counterfactuals(Zc, Z, X_raw, Xv, todo)
 
         redo = todo & (pf[rows, t] < self.decision_threshold)
         if (self.generator_.continuous_categories and space.group_columns.any()

@@ -16,7 +16,9 @@ from pandas.api.types import is_numeric_dtype
 
 from .._constraints import (
     _feature_index,
+    check_domain_covers,
     direction_masks,
+    mask_directions,
     resolve_domain,
     resolve_mutability,
     row_bounds,
@@ -109,7 +111,9 @@ class _FeatureSpace:
     Attributes
     ----------
     mutability : ndarray of str, shape (n_features,)
-        Direction of every feature of ``X`` (one-hot groups move as a whole).
+        Direction of every feature of ``X`` (one-hot groups move as a whole): the
+        explainer's own constraints combined with those the model was trained with,
+        mapped back through the preprocessing.
     domain : ndarray of shape (n_features, 2)
         Bounds of every feature of ``X`` (infinite for categorical columns, ``[0, 1]`` for
         declared one-hot columns).
@@ -168,7 +172,8 @@ class _FeatureSpace:
         for g in raw_groups:
             categorical[g.columns] = True
 
-        self.mutability = self._feature_mutability(mutability, raw_groups, encoded)
+        self.mutability = self._feature_mutability(
+            mutability, raw_groups, encoded, self._trained_mutability(rel, categorical))
         self.domain = self._feature_domain(domain, X_num, raw_groups, encoded, categorical)
         self._model_constraints(X_raw, rel, categorical, d)
 
@@ -196,9 +201,47 @@ class _FeatureSpace:
         names = self.feature_names
         return [names[i] if names is not None else int(i) for i in idx]
 
-    def _feature_mutability(self, mutability, raw_groups, encoded):
+    def _trained_mutability(self, rel, categorical):
+        """The model's training mutability as masks on the features of ``X``, or None.
+
+        The search enforces it in model space; the projection back to feature space
+        needs it too, so that it wins over the domain there as well. A feature inherits
+        the constraint of every model column that it alone feeds: a monotone one through
+        a map of known sign keeps (or, for a decreasing map, swaps) its direction; through
+        a map of unknown sign, or for a categorical feature, the feature is kept fixed. A
+        column fed by several features constrains them jointly, which no per-feature
+        direction expresses: it is left to the search.
+        """
+        own = self.model.mutability
+        if own is None or len(own) != rel.n_out:
+            return None
+        model_inc, model_dec = direction_masks(own)
+        fed_by = np.zeros(rel.n_out, dtype=int)
+        for links in rel.links:
+            for j in links:
+                fed_by[j] += 1
+        can_inc = np.ones(len(rel.links), dtype=bool)
+        can_dec = np.ones(len(rel.links), dtype=bool)
+        for i, links in enumerate(rel.links):
+            for j, sign in links.items():
+                if (model_inc[j] and model_dec[j]) or fed_by[j] > 1:
+                    continue
+                if not (model_inc[j] or model_dec[j]) or sign == UNKNOWN or categorical[i]:
+                    can_inc[i] = can_dec[i] = False
+                elif sign > 0:
+                    can_inc[i] &= model_inc[j]
+                    can_dec[i] &= model_dec[j]
+                else:  # a decreasing map swaps the directions
+                    can_inc[i] &= model_dec[j]
+                    can_dec[i] &= model_inc[j]
+        return can_inc, can_dec
+
+    def _feature_mutability(self, mutability, raw_groups, encoded, trained=None):
         """Mutability in feature space (a one-hot group moves as a whole)."""
         dirs = resolve_mutability(mutability, len(self.numeric), self.feature_names)
+        if trained is not None:
+            can_inc, can_dec = direction_masks(dirs)
+            dirs = mask_directions(can_inc & trained[0], can_dec & trained[1])
         for g in raw_groups:
             gd = set(dirs[g.columns])
             if gd & {"increase", "decrease"}:
@@ -228,6 +271,7 @@ class _FeatureSpace:
         bounds[~self.numeric | categorical] = [-np.inf, np.inf]
         for g in raw_groups:
             bounds[g.columns] = [0.0, 1.0]
+        check_domain_covers(bounds, X_num, names)
         return bounds
 
     def _model_constraints(self, X_raw, rel, categorical, d):
@@ -304,11 +348,12 @@ class _FeatureSpace:
 
     # -- model space -> feature space ----------------------------------------------------
 
-    def to_features(self, Zc, Z, X_raw, Xv):
+    def to_features(self, Zc, Z, X_raw, Xv, searched=None):
         """Map model-space counterfactuals back to the features of ``X``, exactly.
 
         Features the search did not change are copied from the factual; numeric features
-        are projected onto the feature-space constraints and declared groups snapped.
+        of the rows that were searched are projected onto the feature-space constraints
+        and declared groups snapped. Rows that were not searched are the factuals.
 
         Parameters
         ----------
@@ -318,6 +363,8 @@ class _FeatureSpace:
             The factuals as given.
         Xv : ndarray of shape (n, n_features)
             The factuals validated (their dtype is the output's, for numeric input).
+        searched : ndarray of bool, shape (n,), default=None
+            The rows that were searched (all when None).
 
         Returns
         -------
@@ -327,10 +374,10 @@ class _FeatureSpace:
             The same, in the container the model's preprocessing expects (to re-check
             validity on exactly what is returned).
         """
-        V, back, changed_raw = self._project(Zc, Z, X_raw)
+        V, back, changed_raw = self._project(Zc, Z, X_raw, searched)
         return self._assemble(V, back, changed_raw, X_raw, Xv)
 
-    def _project(self, Zc, Z, X_raw):
+    def _project(self, Zc, Z, X_raw, searched=None):
         """Numeric block after the inverse map, projection and snapping.
 
         Returns ``(V, back, changed_raw)``: the numeric columns of ``X`` as floats, the
@@ -338,6 +385,8 @@ class _FeatureSpace:
         preprocessing), and which features of ``X`` the search changed.
         """
         changed = Zc != Z
+        if searched is not None:
+            changed &= searched[:, None]
         if self.model.steps:
             back = inverse(self.model.steps, Zc, X_raw)
             changed_raw = (changed.astype(np.float32) @ self.links.T.astype(np.float32)) > 0
@@ -351,8 +400,11 @@ class _FeatureSpace:
         V = np.where(changed_raw[:, self.num_idx], V, F)
         low, high = row_bounds(F, self.domain[self.num_idx, 0], self.domain[self.num_idx, 1],
                                self.raw_inc, self.raw_dec)
-        V = np.clip(V, low, high)
-        snap(V, self.raw_groups)
+        # Rows that were not searched (already at their target) are the factuals, even
+        # outside the domain; the others are projected, with mutability before the domain.
+        rows = np.ones(F.shape[0], dtype=bool) if searched is None else searched
+        V = np.where(rows[:, None], np.clip(V, low, high), F)
+        snap(V, self.raw_groups, rows=rows)
         return V, back, changed_raw
 
     def _assemble(self, V, back, changed_raw, X_raw, Xv):

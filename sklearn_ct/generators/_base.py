@@ -56,7 +56,7 @@ from torch import nn
 
 from .._constraints import row_bounds
 from .._model import resolve_model
-from .._utils import DEPRECATED, eval_mode, renamed_max_iter
+from .._utils import DEPRECATED, atomic_fit, eval_mode, renamed_max_iter
 
 #: The parameters of the objective hooks the engine calls, shared by their docstrings.
 _HOOK_PARAMETERS = """
@@ -160,8 +160,11 @@ class BaseGenerator(BaseEstimator):
     _parameter_constraints = {}
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Learn data-dependent state from training data.
+
+        A fit that raises leaves the generator as it was (fitted or not).
 
         Parameters
         ----------
@@ -492,7 +495,9 @@ def search_counterfactuals(
             where = sel.nonzero().squeeze(1)
             idx, p_sel, done_sel, cf_sel = rows[where], p[where], done[where], cf_act[where]
             nascent_sel = None if nascent_act is None else nascent_act[where]
-        proba[idx] = p_sel
+        # The model may compute in another precision than the factuals (a float64 module
+        # trained on float32 rows): results are kept in the factuals' precision.
+        proba[idx] = p_sel.to(proba.dtype)
         converged[idx] = done_sel
         n_iter[idx] = t
         x_cf[idx] = cf_sel

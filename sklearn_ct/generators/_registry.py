@@ -80,7 +80,7 @@ def check_generator(generator, default="ecco", gradient_only=False, random_state
     Returns
     -------
     generator : BaseGenerator
-        An unfitted copy.
+        An unfitted copy, whose parameters are validated.
     """
     if generator is None:
         generator = default
@@ -93,6 +93,9 @@ def check_generator(generator, default="ecco", gradient_only=False, random_state
         generator = GENERATORS[key](**(TRAINING_PARAMS.get(key, {}) if training else {}))
     else:
         generator = clone(generator)
+        # Checked here, once for every caller: the generator's own fit skips this check
+        # when it runs inside another estimator's fit (nested validation is skipped).
+        generator._validate_params()
     if gradient_only and not generator.requires_gradients:
         raise ValueError(
             f"{type(generator).__name__} does not search along gradients, so it cannot "

@@ -203,10 +203,10 @@ class REVISEGenerator(GenericGenerator):
         n, d = X.shape
         latent = self.latent_dim or (2 if d <= 2 else 4)
         hidden = self.hidden_size or (16 if d <= 2 else 32)
-        self.mean_ = X.mean(axis=0)
+        mean = X.mean(axis=0)
         std = X.std(axis=0)
-        self.scale_ = np.where(std > 0, std, 1.0)
-        Xs = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
+        scale = np.where(std > 0, std, 1.0)
+        Xs = torch.as_tensor((X - mean) / scale, dtype=torch.float32)
         seed = int(check_random_state(self.random_state).randint(SEED_MAX))
         gen = torch.Generator().manual_seed(seed)
         # fork_rng: the VAE's initialisation uses the global RNG; seed it for this block
@@ -229,7 +229,8 @@ class REVISEGenerator(GenericGenerator):
         vae.eval()
         for p in vae.parameters():
             p.requires_grad_(False)
-        self.vae_ = vae
+        # Assigned once the autoencoder is trained (a fitted generator is replaced whole).
+        self.mean_, self.scale_, self.vae_ = mean, scale, vae
         self._tensors = {}
 
     def _standardisation(self, like):
