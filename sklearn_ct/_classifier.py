@@ -178,6 +178,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         counterfactuals; the global torch and numpy RNGs are left untouched.
     verbose : int, default=0
         ``0`` is silent; ``1`` prints a table per epoch and skorch's progress bar.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit`` (the optimizer state is
+        not kept). Combine with ``objective`` and ``burnin`` to fine-tune with CT.
     selection : {"plausibility"} or None, default="plausibility"
         Keep the CT network only where it explains better than conventional training.
         Training forks after the burn-in into the CT network and its conventionally
@@ -195,9 +198,6 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         pool. ``"auto"`` is ``4 * max_steps``, so that the search costs a fraction of the
         training also on small data sets, which have few mini-batches per epoch; on large
         ones this is every epoch. ``None`` draws a new pool every epoch (the reference).
-    warm_start : bool, default=False
-        Continue training the fitted network on the next ``fit`` (the optimizer state is
-        not kept). Combine with ``objective`` and ``burnin`` to fine-tune with CT.
     max_iter : int
         Deprecated alias of ``max_steps``: when set, its value is used, with a
         ``FutureWarning``. It will be removed in 0.3.

@@ -255,4 +255,14 @@ def train_with_selection(make_net, X, y, *, burnin_epochs, max_epochs, judge, cu
     if not _train(twin, X, y, rest):
         return twin, False, {}
     keep_ct, scores = judge(net_ct.module_, twin.module_)
+    if not keep_ct:
+        _mark_no_pool(twin, net_ct)
     return (net_ct if keep_ct else twin), keep_ct, scores
+
+
+def _mark_no_pool(twin, net_ct):
+    """Give the kept twin's history the per-epoch keys of a CT fit, as None (no pool)."""
+    keys = {k for row in net_ct.history for k in row if k.startswith("cf_")}
+    for row in twin.history:
+        for key in keys:
+            row.setdefault(key, None)

@@ -130,7 +130,12 @@ class CounterfactualGeneration(Callback):
         self.max_iter = max_iter
 
     def initialize(self):
-        """Seed the pool's draws and reset the epoch and step counters (once per net)."""
+        """Seed the pool's draws and reset the epoch and step counters (once per net).
+
+        Returns
+        -------
+        self : CounterfactualGeneration
+        """
         self.rng_ = np.random.default_rng(self.random_state)
         self.epoch_ = 0
         self.steps_used_ = None

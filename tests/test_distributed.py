@@ -24,7 +24,7 @@ from sklearn.datasets import make_moons
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_ct import CTClassifier, ECCoGenerator, GenericGenerator
+from sklearn_ct import REFERENCE_PARAMS, CTClassifier, ECCoGenerator, GenericGenerator
 from sklearn_ct.metrics import get_scorer, make_counterfactual_scorer
 
 # With the dashboard off, the scheduler still serves its health routes on 127.0.0.1:8787, or
@@ -33,7 +33,7 @@ from sklearn_ct.metrics import get_scorer, make_counterfactual_scorer
 pytestmark = pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")
 
 ESTIMATOR = CTClassifier(max_epochs=8, batch_size=32, n_counterfactuals=48, max_steps=10,
-                         lr=0.01, random_state=0)
+                         lr=0.01, random_state=0, **REFERENCE_PARAMS)
 # Generator instances as grid values: they travel to the workers inside the parameters.
 GRID = {"lambda_div": [0.1, 1.0], "generator": [ECCoGenerator(), GenericGenerator()]}
 SCORING = {"accuracy": "accuracy", "plausibility": get_scorer("neg_implausibility")}

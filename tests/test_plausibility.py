@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_ct import CTClassifier, ECCoGenerator, search_counterfactuals
+from sklearn_ct import REFERENCE_PARAMS, CTClassifier, ECCoGenerator, search_counterfactuals
 from sklearn_ct.datasets import load_synthetic
 
 
@@ -48,7 +48,7 @@ def test_ct_counterfactuals_are_more_plausible(name, lambda_reg, max_ratio, seed
     data = load_synthetic(name, random_state=seed)
     X, y = data.X_train[:3000], data.y_train[:3000]
     params = dict(max_epochs=100, batch_size=30, n_counterfactuals=1000, max_steps=30,
-                  lambda_reg=lambda_reg, random_state=seed)
+                  lambda_reg=lambda_reg, random_state=seed, **REFERENCE_PARAMS)
     bl = CTClassifier(objective="vanilla", **params).fit(X, y)
     ct = CTClassifier(objective="full", **params).fit(X, y)
     acc_bl, acc_ct = bl.score(data.X_test, data.y_test), ct.score(data.X_test, data.y_test)

@@ -33,6 +33,19 @@ def _cell(red, low, high):
 class BenchmarkResult:
     """Outcome of :func:`~sklearn_ct.experiment.run_benchmark`.
 
+    Parameters
+    ----------
+    settings : BenchmarkSettings
+        The settings of the run.
+    comparisons : list of dict
+        One record per (task, explainer, objective), see ``comparisons`` below.
+    summaries : list of dict
+        One record per (task, objective), see ``tasks`` below.
+    records : list of dict
+        Every fit with its counterfactuals.
+    seconds : float
+        Wall-clock time of the run.
+
     Attributes
     ----------
     settings : BenchmarkSettings
