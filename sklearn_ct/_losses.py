@@ -232,8 +232,10 @@ class CTLoss:
                     terms["reg"] = reg = torch.vdot(z.view(-1), z.view(-1)).div_(n_c)
                     loss = loss + lam_reg * reg
                 coef = cached(("coef", device, dtype, n_c, lam_div), lambda: sign * lam_div)
-                # d loss / d z = lam_div * sign + 2 * lam_reg / n_c * z, in one operation.
-                grad[n_b + n_c:].scatter_(1, pair, torch.add(coef, z, alpha=2 * lam_reg / n_c))
+                # d loss / d z = lam_div * sign + 2 * lam_reg / n_c * z. (Not fused into
+                # torch.add(..., alpha=): its multiply-add rounds differently, and training
+                # would no longer reproduce earlier results bit for bit.)
+                grad[n_b + n_c:].scatter_(1, pair, coef + z * (2 * lam_reg / n_c))
         return loss, loss_class, terms, grad
 
 
