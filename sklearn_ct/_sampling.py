@@ -311,8 +311,8 @@ def pgd_examples(module, x, y, *, epsilon, n_steps=10, step_size=None, random_st
 class _BatchPool(Callback):
     """Shared plumbing of the per-batch pools: burn-in, device data, the chunk hand-over.
 
-    Subclasses implement :meth:`make_chunk` (the pool rows of one training mini-batch) and
-    :meth:`epoch_records` (what the history records per epoch).
+    Subclasses implement ``make_chunk`` (the pool rows of one training mini-batch) and
+    name the per-epoch history keys in ``records``.
     """
 
     #: History keys recorded per epoch (None during the burn-in).
@@ -329,9 +329,9 @@ class _BatchPool(Callback):
         dom = np.tile([-np.inf, np.inf], (d, 1)) if self.domain is None else self.domain
         self.lower_ = torch.as_tensor(dom[:, 0], dtype=torch.float32, device=device)
         self.upper_ = torch.as_tensor(dom[:, 1], dtype=torch.float32, device=device)
-        self.setup(net, X, np.asarray(y))
+        self._setup(net, X, np.asarray(y))
 
-    def setup(self, net, X, y):
+    def _setup(self, net, X, y):
         """Per-fit state from the training data (nothing by default)."""
 
     def on_epoch_begin(self, net, **kwargs):
@@ -370,9 +370,9 @@ class _BatchPool(Callback):
 
     def on_train_end(self, net, **kwargs):
         net.cf_batch_ = None
-        self.teardown()
+        self._teardown()
 
-    def teardown(self):
+    def _teardown(self):
         """Drop per-fit data (nothing by default)."""
 
     @staticmethod
@@ -438,7 +438,7 @@ class SGLDSampling(_BatchPool):
         self.domain = domain
         self.random_state = random_state
 
-    def setup(self, net, X, y):
+    def _setup(self, net, X, y):
         device = self.device_
         # JEM samples images in their known pixel range; tabular features have no such
         # range, so infinite domain bounds fall back to the training data's range.
@@ -496,7 +496,7 @@ class SGLDSampling(_BatchPool):
         x_pos = self._draw_positives(target)
         return self._chunk(target, x, x_pos, x, target)
 
-    def teardown(self):
+    def _teardown(self):
         # Never keep training data or the buffer inside a fitted, picklable estimator.
         self.X_ = self.buffer_ = self.rows_by_class_ = None
 
