@@ -20,11 +20,12 @@ from sklearn.datasets import make_blobs, make_circles, make_moons
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_ct import CTClassifier, CounterfactualExplainer
+from sklearn_ct import MLP, CTClassifier, CounterfactualExplainer
 from sklearn_ct._sampling import (
     PGDExamples,
     ReplayBuffer,
     SGLDSampling,
+    _input_grad,
     pgd_examples,
     sgld_sample,
     sgld_step,
@@ -114,6 +115,18 @@ def test_sgld_chain_is_repeated_steps_and_leaves_the_model_alone():
     torch.testing.assert_close(chain, manual, rtol=0, atol=0)
     assert module.training  # mode restored
     assert all(p.grad is None for p in module.parameters())
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "gelu"])
+def test_closed_form_input_gradient_of_the_mlp_matches_autograd(activation):
+    # SGLD and PGD use a hand-written vector-Jacobian product for the default MLP.
+    module = MLP(3, 4, hidden_layer_sizes=(5, 6), activation=activation, dropout=0.2).eval()
+    x = torch.randn(7, 3)
+    weight = torch.randn(7, 4)
+    got = _input_grad(module, x, lambda logits: weight)
+    xr = x.clone().requires_grad_(True)
+    (want,) = torch.autograd.grad((module(xr) * weight).sum(), xr)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_replay_buffer_reinitialises_at_the_given_rate_uniformly_in_the_box():

@@ -19,8 +19,15 @@ from joblib import Parallel, delayed, effective_n_jobs
 from ._datasets import prepare_dataset, resolve_datasets
 from ._evaluation import evaluate_explanations, evaluate_robustness
 from ._settings import experiment_settings
-from ._tables import format_report, robustness_table, table_one, validity_table
-from ._training import MODELS, fit_model
+from ._tables import (
+    comparison_table,
+    format_comparison,
+    format_report,
+    robustness_table,
+    table_one,
+    validity_table,
+)
+from ._training import experiment_models, fit_model
 
 __all__ = ["ExperimentResult", "run_experiment"]
 
@@ -38,7 +45,9 @@ class ExperimentResult:
     data : dict
         Prepared data sets by name (:func:`~sklearn_ct.experiment.prepare_dataset`).
     models : dict
-        Fitted models, ``{dataset: {"BL": ..., "CT": ..., "CT_protected": ...}}``.
+        Fitted models, ``{dataset: {"BL": ..., "CT": ..., "CT_protected": ...}}`` (and
+        the other objectives' models, see
+        :func:`~sklearn_ct.experiment.experiment_models`).
     training : pandas.DataFrame
         One row per model: fit time, training accuracy, share of mature training
         counterfactuals in the last epoch.
@@ -60,6 +69,9 @@ class ExperimentResult:
         Validity table (:func:`~sklearn_ct.experiment.validity_table`).
     robustness_summary : pandas.DataFrame
         Robustness summary (:func:`~sklearn_ct.experiment.robustness_table`).
+    comparison : pandas.DataFrame
+        Every objective against the baseline
+        (:func:`~sklearn_ct.experiment.comparison_table`).
     """
 
     def __init__(self, *, settings, data, models, training, counterfactuals, robustness,
@@ -73,6 +85,7 @@ class ExperimentResult:
         self.table1 = table_one(counterfactuals)
         self.validity = validity_table(counterfactuals)
         self.robustness_summary = robustness_table(robustness)
+        self.comparison = comparison_table(counterfactuals, robustness, training)
         self.timings = timings
 
     def report(self):
@@ -82,9 +95,13 @@ class ExperimentResult:
         -------
         report : str
             Table I, the absolute means behind it, the validity table and the robustness
-            table, with notes.
+            table, with notes; with objectives beyond the baseline and CT, the comparison
+            of all objectives.
         """
-        return format_report(self.table1, self.validity, self.robustness_summary)
+        report = format_report(self.table1, self.validity, self.robustness_summary)
+        if set(self.comparison["model"]) - {"BL", "CT"}:
+            report += "\n\n" + format_comparison(self.comparison)
+        return report
 
     def __repr__(self):
         return (f"ExperimentResult(datasets={list(self.data)}, "
@@ -139,6 +156,12 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
     Counterfactual measures are averaged per run over valid counterfactuals, and CT's %
     reduction is the mean of the per-run ratios CT/BL (the paper's Table I).
 
+    The ``objectives`` setting adds models to the same evaluations: ``"jem"`` (JEM),
+    ``"pgd"`` (PGD adversarial training), ``"adversarial"`` and ``"energy"`` (the paper's
+    ablations AR and CD, with protected twins for the cost column). Their reductions
+    relative to the baseline, validity, robustness and fit time appear next to CT's in
+    ``result.comparison``.
+
     Parameters
     ----------
     datasets : str, sequence of str or None, default=None
@@ -158,7 +181,7 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
     **settings : dict
         Fields of :class:`~sklearn_ct.experiment.ExperimentSettings` to override, e.g.
         ``n_runs``, ``n_individuals``, ``max_epochs``, ``max_train_rows``,
-        ``lambda_energies``.
+        ``lambda_energies``, ``objectives``.
 
     Returns
     -------
@@ -182,8 +205,9 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
 
     data = {name: prepare_dataset(name, max_train_rows=settings.max_train_rows)
             for name in settings.datasets}
-    fit_args = [(data[name], model, settings, seed) for name in data for model in MODELS]
-    log(f"Training {len(fit_args)} models ({', '.join(MODELS)}) on {len(data)} data "
+    names = experiment_models(settings.objectives)
+    fit_args = [(data[name], model, settings, seed) for name in data for model in names]
+    log(f"Training {len(fit_args)} models ({', '.join(names)}) on {len(data)} data "
         f"set(s), {settings.max_epochs} epochs ...")
     fitted = _run_tasks(fit_model, fit_args, n_jobs=n_jobs, progress=progress,
                         desc="training")
