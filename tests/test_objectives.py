@@ -95,8 +95,8 @@ def test_sgld_step_noise_has_the_given_std_and_bounds_hold():
     assert abs(z.mean()) < 4 / math.sqrt(2 * n)
     assert abs(z.std() - 1.0) < 0.02
     assert abs(np.corrcoef(z[:, 0], z[:, 1])[0, 1]) < 0.03
-    low, high = torch.tensor([-0.5, -0.5], dtype=torch.float64), torch.tensor([0.5, 0.5],
-                                                                                dtype=torch.float64)
+    low = torch.full((2,), -0.5, dtype=torch.float64)
+    high = torch.full((2,), 0.5, dtype=torch.float64)
     bounded = sgld_step(module, torch.as_tensor(x), torch.as_tensor(y), noise_std=std,
                         lower=low, upper=high, generator=gen).numpy()
     assert bounded.min() >= -0.5 and bounded.max() <= 0.5

@@ -167,10 +167,11 @@ def comparison_table(raw, robustness, training):
     -------
     table : pandas.DataFrame
         One row per (data set, model), the baseline first, with ``dataset``, ``label``,
-        ``model``, ``epsilon`` (the largest attack size); per measure ``m`` of Table I (``IP``, ``IP*``, ``Cost``) the columns
-        ``m_reduction``, ``m_std``, ``m_significant`` (as in :func:`table_one`; NaN and
-        False for the baseline) and ``m_mean``; ``validity`` (unconstrained, threshold
-        0.95) and ``validity_protected``; ``accuracy`` (clean), ``fgsm`` and ``pgd``
+        ``model``, ``epsilon`` (the largest attack size); per measure ``m`` of Table I
+        (``IP``, ``IP*``, ``Cost``) the columns ``m_reduction``, ``m_std``,
+        ``m_significant`` (as in :func:`table_one`; NaN and False for the baseline) and
+        ``m_mean``; ``validity`` (unconstrained, threshold 0.95) and
+        ``validity_protected``; ``accuracy`` (clean), ``fgsm`` and ``pgd``
         (accuracy under attack at the largest epsilon); ``fit_seconds`` and ``fit_ratio``
         (fit time over the baseline's).
     """
