@@ -28,6 +28,7 @@ from ._constraints import (
 from ._model import encode_labels, resolve_model, softmax
 from ._modules import build_module, check_hidden_layer_sizes, check_logits_module
 from ._net import CTNet
+from ._sampling import SAMPLED_OBJECTIVES, sampling_callback
 from ._utils import DEPRECATED, SEED_MAX, atomic_fit, check_device, renamed_max_iter
 from .callbacks import CounterfactualGeneration
 from .generators import BaseGenerator, check_generator
@@ -39,6 +40,9 @@ OBJECTIVES = {
     "energy": (True, True, False),
     "adversarial": (False, False, True),
     "vanilla": (False, False, False),
+    # Alternatives CT is compared with; their pools come from sklearn_ct._sampling.
+    "jem": (True, True, False),
+    "pgd": (False, False, True),
 }
 
 class CTClassifier(ClassifierMixin, BaseEstimator):
@@ -79,22 +83,33 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         Activation of the default MLP.
     module_params : dict, default=None
         Extra keyword arguments for the module class.
-    objective : {"full", "energy", "adversarial", "vanilla"}, default="full"
+    objective : {"full", "energy", "adversarial", "vanilla", "jem", "pgd"}, \
+default="full"
         Which CT terms to use: all of them (the paper's CT), only the energy terms
         (ablation "CD"), only the adversarial loss (ablation "AR"), or none (the
         baseline). Terms that the objective keeps are weighted by the lambdas below.
+        Two objectives replace counterfactuals by the samples of the methods CT is
+        compared with (no counterfactual search, no mutability constraints): ``"jem"``
+        keeps the energy terms with negatives drawn by SGLD from the model's
+        class-conditional density (JEM, Grathwohl et al. 2020; the ``sgld_*``
+        parameters), and ``"pgd"`` keeps the adversarial loss with PGD attacks on every
+        mini-batch (Madry et al. 2018; ``adversarial_epsilon`` and the ``pgd_*``
+        parameters). See :ref:`objectives`.
     lambda_div : float, default=0.5
         Weight of the contrastive divergence (energy differential).
     lambda_reg : float, default=0.1
         Weight of the energy ridge penalty. Too small a value lets energies explode.
     lambda_adv : float, default=0.25
         Weight of the adversarial loss.
-    generator : None, {"ecco", "generic", "revise"} or generator instance, default=None
+    generator : None, {"ecco", "ecco_conformal", "generic", "revise"} or generator \
+instance, default=None
         Counterfactual generator used during training, one that searches along gradients
         (see :mod:`sklearn_ct.generators`). ``None`` is
         :class:`~sklearn_ct.generators.ECCoGenerator` with the paper's training settings
         (``lambda_cost=0.001, lambda_energy=5``). Its parameters can be tuned as
-        ``generator__<param>``.
+        ``generator__<param>``. ``"ecco_conformal"``
+        (:class:`~sklearn_ct.generators.ECCCoGenerator`) holds out its calibration rows
+        (``calibration_size`` of the training data), which the network does not train on.
     n_counterfactuals : int, default=None
         Counterfactuals generated per epoch, for training rows drawn without replacement.
         ``None`` uses ``min(1000, n_samples)`` (the paper uses 1000 on synthetic and 5000
@@ -114,7 +129,25 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         Gradient-descent step size of the counterfactual search (the reference's actual
         value; its documentation says 0.25 but that setting was never read).
     adversarial_epsilon : float, default=0.3
-        L-inf radius that defines the nascent counterfactual used as adversarial example.
+        L-inf radius that defines the nascent counterfactual used as adversarial example;
+        with ``objective="pgd"``, the radius of the PGD attacks.
+    sgld_steps : int, default=20
+        ``objective="jem"``: SGLD steps per mini-batch (JEM's 20).
+    sgld_step_size : float, default=1.0
+        ``objective="jem"``: SGLD step size ``alpha``; each step moves by ``alpha / 2``
+        times the gradient of the log-density ``logit_y(x)`` (JEM's 1).
+    sgld_noise_std : float, default=0.01
+        ``objective="jem"``: standard deviation of the SGLD noise (JEM's 0.01).
+    sgld_buffer_size : int, default=10000
+        ``objective="jem"``: chains kept in the persistent replay buffer (JEM's 10,000).
+    sgld_reinit_rate : float, default=0.05
+        ``objective="jem"``: probability that a chain restarts from uniform noise over the
+        domain (JEM's 0.05).
+    pgd_steps : int, default=10
+        ``objective="pgd"``: steps of each PGD attack.
+    pgd_step_size : float, default=None
+        ``objective="pgd"``: size of each signed PGD step; None uses
+        ``2.5 * adversarial_epsilon / pgd_steps``.
     mutability : None, dict or sequence, default=None
         Actionability constraints: ``{feature: direction}`` with direction ``"none"``
         (immutable), ``"increase"``, ``"decrease"`` or ``"both"``; features are named as
@@ -230,6 +263,13 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                      Hidden(StrOptions({DEPRECATED}))],
         "step_size": [Interval(numbers.Real, 0, None, closed="neither")],
         "adversarial_epsilon": [Interval(numbers.Real, 0, None, closed="left")],
+        "sgld_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "sgld_step_size": [Interval(numbers.Real, 0, None, closed="neither")],
+        "sgld_noise_std": [Interval(numbers.Real, 0, None, closed="left")],
+        "sgld_buffer_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "sgld_reinit_rate": [Interval(numbers.Real, 0, 1, closed="both")],
+        "pgd_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "pgd_step_size": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "mutability": [None, dict, "array-like"],
         "domain": [None, StrOptions({"infer"}), dict, "array-like"],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -263,6 +303,13 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         max_steps=30,
         step_size=0.1,
         adversarial_epsilon=0.3,
+        sgld_steps=20,
+        sgld_step_size=1.0,
+        sgld_noise_std=0.01,
+        sgld_buffer_size=10000,
+        sgld_reinit_rate=0.05,
+        pgd_steps=10,
+        pgd_step_size=None,
         mutability=None,
         domain="infer",
         max_epochs=100,
@@ -293,6 +340,13 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         self.max_steps = max_steps
         self.step_size = step_size
         self.adversarial_epsilon = adversarial_epsilon
+        self.sgld_steps = sgld_steps
+        self.sgld_step_size = sgld_step_size
+        self.sgld_noise_std = sgld_noise_std
+        self.sgld_buffer_size = sgld_buffer_size
+        self.sgld_reinit_rate = sgld_reinit_rate
+        self.pgd_steps = pgd_steps
+        self.pgd_step_size = pgd_step_size
         self.mutability = mutability
         self.domain = domain
         self.max_epochs = max_epochs
@@ -382,6 +436,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
         seed_torch, seed_pool, seed_split = (int(s) for s in rng.randint(SEED_MAX, size=3))
+        # A generator whose random_state is left at None (ECCCo's calibration split) is
+        # seeded from the estimator's.
+        generator = check_generator(generator, gradient_only=True, random_state=seed_split)
 
         train_split = None
         X_train, y_train = X32, y_enc
@@ -404,7 +461,19 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                                      stacklevel=5)
         callbacks = []
         generator.fit(X_train, y_train)
-        if needs_cf:
+        held_out = getattr(generator, "calibration_rows_", None)
+        if needs_cf and held_out is not None and self.objective not in SAMPLED_OBJECTIVES:
+            # Split conformal prediction (ECCCo): the generator calibrates on rows that
+            # the network does not train on.
+            keep = np.ones(y_train.shape[0], dtype=bool)
+            keep[held_out] = False
+            X_train, y_train = X_train[keep], y_train[keep]
+        if needs_cf and self.objective in SAMPLED_OBJECTIVES:
+            callbacks.append((self.objective, sampling_callback(
+                self.objective, n_classes, params=self.get_params(deep=False),
+                burnin_epochs=round(self.burnin * self.max_epochs), domain=domain,
+                random_state=seed_pool)))
+        elif needs_cf:
             n_cf = self.n_counterfactuals
             if n_cf is None:
                 n_cf = min(1000, X_train.shape[0])
@@ -564,7 +633,11 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
 
         Keys include ``train_loss``, ``train_acc``, ``loss_class``, ``loss_div``,
         ``loss_reg``, ``loss_adv``, ``n_skipped``, ``cf_mature`` (share of mature
-        counterfactuals), ``cf_iter`` (mean search steps), ``cf_time`` and ``dur``.
+        counterfactuals), ``cf_iter`` (mean search steps), ``cf_time`` and ``dur``; with
+        ``objective="jem"``, ``sgld_energy`` (mean energy of the SGLD samples written back
+        to the buffer), ``sgld_reinit`` (share of chains restarted from noise) and
+        ``sgld_time`` instead of the ``cf_*`` keys; with ``objective="pgd"``,
+        ``pgd_time``.
         """
         check_is_fitted(self)
         return self.net_.history

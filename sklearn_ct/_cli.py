@@ -67,7 +67,7 @@ def _n_jobs(text):
 
 
 def _parser():
-    from .experiment import DATASET_GROUPS, EXPERIMENT_DATASETS
+    from .experiment import DATASET_GROUPS, EXPERIMENT_DATASETS, OBJECTIVE_LABELS
 
     parser = argparse.ArgumentParser(
         prog="sklearn-ct",
@@ -88,6 +88,11 @@ def _parser():
                      help=f"data sets: {names}, or a group ({', '.join(DATASET_GROUPS)}); "
                           "paper short names work too (ls, circ, moon, ol). Default: the "
                           "preset's (quick: all but adult; full: all)")
+    labels = ", ".join(f"{o} ({label})" for o, label in OBJECTIVE_LABELS.items())
+    exp.add_argument("--objectives", nargs="+", metavar="NAME", choices=list(OBJECTIVE_LABELS),
+                     help=f"training objectives to compare: {labels}. vanilla and full (the "
+                          "baseline and CT) always run; add jem, pgd, adversarial or energy "
+                          "to compare them with the same protocol (default: vanilla full)")
     size = exp.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="preset", action="store_const", const="quick",
                       help="quick run (default): all data sets but adult, 30 runs of "
@@ -149,6 +154,7 @@ def _settings_overrides(args, datasets):
         datasets=datasets, n_runs=args.runs, n_individuals=args.individuals,
         max_epochs=args.epochs, max_train_rows=args.train_rows,
         zero_mutability_penalties=args.zero_mutability_penalties,
+        objectives=args.objectives,
     )
 
 

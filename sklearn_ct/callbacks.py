@@ -3,7 +3,8 @@
 These are **skorch** callbacks (``skorch.callbacks.Callback``), not scikit-learn's
 ``sklearn.callback`` objects. :class:`~sklearn_ct.CTClassifier` installs them itself; extra
 skorch callbacks (early stopping, checkpoints, learning-rate schedules) can be passed through
-its ``callbacks`` parameter.
+its ``callbacks`` parameter. :class:`SGLDSampling` and :class:`PGDExamples` (defined in
+``sklearn_ct._sampling``) feed the alternatives ``objective="jem"`` and ``objective="pgd"``.
 """
 
 # Authors: The sklearn_ct developers
@@ -18,9 +19,10 @@ import torch
 from skorch.callbacks import Callback
 
 from ._losses import protect_immutable
+from ._sampling import PGDExamples, SGLDSampling
 from ._utils import DEPRECATED, eval_mode, renamed_max_iter
 
-__all__ = ["CounterfactualGeneration"]
+__all__ = ["CounterfactualGeneration", "PGDExamples", "SGLDSampling"]
 
 
 def split_sizes(n_items, n_chunks):

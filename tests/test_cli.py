@@ -54,6 +54,7 @@ def test_unknown_dataset_is_a_usage_error(capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--n-jobs", "0"], "argument --n-jobs"),
+    (["--objectives", "sgld"], "argument --objectives: invalid choice"),
     (["--seed", "-1"], "argument --seed: expected a non-negative integer"),
     (["--train-rows", "5"], "argument --train-rows: expected at least 10"),
     (["--output", ""], "argument --output"),

@@ -276,3 +276,54 @@ def test_public_docstrings():
             errors = [e for e in numpydoc_validation.validate(path)["errors"]
                       if e[0] not in ignored]
             assert not errors, f"{path}: {errors}"
+
+
+# -- objectives beyond the baseline and CT ------------------------------------------------------
+
+
+def test_objectives_add_models_with_protected_twins_where_training_uses_mutability():
+    from sklearn_ct.experiment import MODELS, experiment_models
+
+    assert MODELS == ("BL", "CT", "CT_protected")
+    assert experiment_models(("jem", "pgd", "adversarial", "energy")) == (
+        "BL", "CT", "CT_protected", "JEM", "PGD", "AR", "AR_protected", "CD",
+        "CD_protected")
+    settings = experiment_settings(objectives=["pgd", "jem"])
+    assert settings.objectives == ("vanilla", "full", "pgd", "jem")
+    with pytest.raises(ValueError, match="Unknown objective"):
+        experiment_settings(objectives=["sgld"])
+    data = prepare_dataset("moons", max_train_rows=50)
+    jem = make_model(data, "JEM", settings, 0)
+    pgd = make_model(data, "PGD", settings, 0)
+    ar = make_model(data, "AR_protected", settings, 0)
+    assert (jem.objective, pgd.objective, ar.objective) == ("jem", "pgd", "adversarial")
+    assert jem.mutability is None and ar.mutability == {0: "none"}
+    # The same weights as CT's terms: only the source of the samples differs.
+    ct = make_model(data, "CT", settings, 0)
+    assert (jem.lambda_div, jem.lambda_reg) == (ct.lambda_div, ct.lambda_reg)
+    assert (pgd.lambda_adv, pgd.adversarial_epsilon) == (ct.lambda_adv,
+                                                         ct.adversarial_epsilon)
+    with pytest.raises(ValueError, match="Unknown model"):
+        make_model(data, "JEM_protected", settings, 0)
+
+
+@pytest.mark.filterwarnings("ignore:Model .* predicts no row:UserWarning")
+def test_tiny_run_with_objectives_compares_each_with_the_baseline(tmp_path):
+    result = run_experiment("ls", random_state=0, objectives=["jem", "pgd"], **TINY)
+    assert set(result.models["linearly_separable"]) == {"BL", "CT", "CT_protected", "JEM",
+                                                       "PGD"}
+    assert set(result.counterfactuals["model"]) == {"BL", "CT", "JEM", "PGD"}
+    assert set(result.robustness["model"]) == {"BL", "CT", "JEM", "PGD"}
+    comparison = result.comparison
+    assert comparison["model"].tolist() == ["BL", "CT", "JEM", "PGD"]
+    assert comparison["fit_ratio"].iloc[0] == 1.0
+    assert comparison.loc[0, "IP_reduction"] != comparison.loc[0, "IP_reduction"]  # NaN
+    assert np.isfinite(comparison.loc[1:, "accuracy"]).all()
+    text = result.report()
+    assert "Objectives compared with the baseline" in text and "JEM" in text
+    written, _ = save_results(result, tmp_path, figures=False)
+    assert "comparison.csv" in {p.name for p in written}
+    # CT's rows, seeds and table are those of a run without the extra objectives.
+    plain = run_experiment("ls", random_state=0, **TINY)
+    pd.testing.assert_frame_equal(plain.table1, result.table1)
+    assert "Objectives compared" not in plain.report()

@@ -332,7 +332,8 @@ def test_check_generator_resolves_names_and_instances():
 
 def test_training_accepts_gradient_generators_only():
     assert isinstance(check_generator("revise", gradient_only=True), REVISEGenerator)
-    with pytest.raises(ValueError, match="expected one of \\['ecco', 'generic', 'revise'\\]"):
+    expected = "expected one of \\['ecco', 'ecco_conformal', 'generic', 'revise'\\]"
+    with pytest.raises(ValueError, match=expected):
         check_generator("growing_spheres", gradient_only=True)
     with pytest.raises(ValueError, match="does not search along gradients"):
         check_generator(GrowingSpheresGenerator(), gradient_only=True)

@@ -9,6 +9,9 @@ results out as the paper's Table I, validity table and robustness summary next t
 published numbers (:mod:`sklearn_ct.experiment._paper`). :func:`save_results` writes CSV
 files, the text report and figures. The ``sklearn-ct experiment`` command runs all of it.
 
+With ``objectives``, the same protocol compares CT with the alternatives it is positioned
+against (JEM, PGD adversarial training) and with its ablations (:func:`comparison_table`).
+
 Data sets: the paper's four synthetic sets (LS, Circ, Moon, OL) and Adult; German credit
 in place of the paper's credit data (a different data set: not comparable), and 8x8
 digits as a small stand-in for MNIST.
@@ -37,13 +40,21 @@ from ._paper import (
 )
 from ._runner import ExperimentResult, run_experiment
 from ._settings import PRESETS, ExperimentSettings, experiment_settings
-from ._tables import format_report, robustness_table, table_one, validity_table
-from ._training import MODELS, fit_model, make_model
+from ._tables import (
+    comparison_table,
+    format_comparison,
+    format_report,
+    robustness_table,
+    table_one,
+    validity_table,
+)
+from ._training import MODELS, OBJECTIVE_LABELS, experiment_models, fit_model, make_model
 
 __all__ = [
     "DATASET_GROUPS",
     "EXPERIMENT_DATASETS",
     "MODELS",
+    "OBJECTIVE_LABELS",
     "PAPER_CITATION",
     "PAPER_MEANS",
     "PAPER_ROBUSTNESS",
@@ -54,11 +65,14 @@ __all__ = [
     "ExperimentDataset",
     "ExperimentResult",
     "ExperimentSettings",
+    "comparison_table",
     "evaluate_explanations",
     "evaluate_robustness",
+    "experiment_models",
     "experiment_settings",
     "explainer_templates",
     "fit_model",
+    "format_comparison",
     "format_report",
     "make_model",
     "plot_digits",

@@ -23,7 +23,8 @@ from ._evaluation import explainer_templates
 
 __all__ = ["plot_explanations_2d", "plot_robustness", "plot_digits"]
 
-_COLORS = {"BL": "tab:blue", "CT": "tab:orange"}
+_COLORS = {"BL": "tab:blue", "CT": "tab:orange", "JEM": "tab:green", "PGD": "tab:red",
+           "AR": "tab:purple", "CD": "tab:brown"}
 
 
 def _figure(**kwargs):

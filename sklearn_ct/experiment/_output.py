@@ -20,7 +20,8 @@ def save_results(result, output_dir, *, figures=True):
     Files: ``settings.json``, ``training.csv`` (one row per model),
     ``counterfactuals.csv`` (per-run values of every measure, model, setting and energy
     weight), ``robustness.csv`` (accuracy per model, attack and epsilon), the summary
-    tables ``table1.csv``, ``validity.csv`` and ``robustness_summary.csv``, the text
+    tables ``table1.csv``, ``validity.csv`` and ``robustness_summary.csv`` (and
+    ``comparison.csv`` when objectives beyond the baseline and CT ran), the text
     ``report.txt``, and with ``figures`` the PNG figures ``explanations_<dataset>.png``
     (the paper's Figure 1, per synthetic data set), ``robustness.png`` and, with digits,
     ``digits_counterfactuals.png``.
@@ -56,6 +57,10 @@ def save_results(result, output_dir, *, figures=True):
                         ("robustness_summary", result.robustness_summary)):
         path = out / f"{name}.csv"
         frame.to_csv(path, index=False)
+        written.append(path)
+    if set(result.comparison["model"]) - {"BL", "CT"}:
+        path = out / "comparison.csv"
+        result.comparison.to_csv(path, index=False)
         written.append(path)
     path = out / "report.txt"
     path.write_text(result.report() + "\n")

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from ._training import OBJECTIVE_LABELS
+
 __all__ = ["ExperimentSettings", "experiment_settings"]
 
 
@@ -57,6 +59,10 @@ class ExperimentSettings:
     length_scale : float
         Gaussian kernel length scale of IP* (the reference code's 5.0; the paper's text
         says 0.5).
+    objectives : tuple of str
+        Training objectives compared (:data:`~sklearn_ct.experiment.OBJECTIVE_LABELS`):
+        always ``"vanilla"`` (the baseline) and ``"full"`` (CT), plus any of ``"jem"``,
+        ``"pgd"``, ``"adversarial"`` and ``"energy"``.
     """
 
     preset: str
@@ -72,6 +78,7 @@ class ExperimentSettings:
     epsilons: tuple = field(default=tuple(float(e) for e in np.linspace(0.0, 0.1, 10)))
     zero_mutability_penalties: bool = False
     length_scale: float = 5.0
+    objectives: tuple = ("vanilla", "full")
 
     def individuals(self, kind):
         """Individuals per run and model for a data set kind.
@@ -158,6 +165,12 @@ def experiment_settings(preset="quick", **overrides):
     for key in ("datasets", "lambda_energies", "epsilons"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])
+    if "objectives" in overrides:
+        objectives = overrides["objectives"]
+        if isinstance(objectives, str):
+            objectives = (objectives,)
+        # The baseline and CT are what every table compares against.
+        overrides["objectives"] = tuple(dict.fromkeys(("vanilla", "full", *objectives)))
     settings = replace(settings, **overrides)
     _check(settings)
     return settings
@@ -175,6 +188,10 @@ def _check(settings):
     if settings.max_train_rows is not None and settings.max_train_rows < 10:
         raise ValueError(f"max_train_rows must be at least 10, got "
                          f"{settings.max_train_rows!r}.")
+    unknown = [o for o in settings.objectives if o not in OBJECTIVE_LABELS]
+    if unknown:
+        raise ValueError(f"Unknown objective(s) {unknown}; expected names from "
+                         f"{list(OBJECTIVE_LABELS)}.")
     if not settings.lambda_energies:
         raise ValueError("lambda_energies must hold at least one value.")
     for key in ("plausibility_threshold", "cost_threshold"):

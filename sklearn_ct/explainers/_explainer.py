@@ -58,7 +58,10 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         its last step and mapped back with the preprocessing steps' ``inverse_transform``.
     generator : None, str or generator, default=None
         Counterfactual generator: ``None`` or ``"ecco"``
-        (:class:`~sklearn_ct.generators.ECCoGenerator`), ``"generic"``
+        (:class:`~sklearn_ct.generators.ECCoGenerator`), ``"ecco_conformal"``
+        (:class:`~sklearn_ct.generators.ECCCoGenerator`, which calibrates its conformal
+        sets on part of the data given to :meth:`fit`, with ``y``: pass rows the model did
+        not train on), ``"generic"``
         (:class:`~sklearn_ct.generators.GenericGenerator`), ``"revise"``
         (:class:`~sklearn_ct.generators.REVISEGenerator`), ``"growing_spheres"``
         (:class:`~sklearn_ct.generators.GrowingSpheresGenerator`), the names of
