@@ -462,12 +462,21 @@ instance, default=None
         callbacks = []
         generator.fit(X_train, y_train)
         held_out = getattr(generator, "calibration_rows_", None)
-        if needs_cf and held_out is not None and self.objective not in SAMPLED_OBJECTIVES:
+        if (needs_cf and held_out is not None and held_out.size < y_train.shape[0]
+                and self.objective not in SAMPLED_OBJECTIVES):
             # Split conformal prediction (ECCCo): the generator calibrates on rows that
-            # the network does not train on.
+            # the network does not train on (when it had too few rows to split, it
+            # calibrates on all of them and nothing is held out).
             keep = np.ones(y_train.shape[0], dtype=bool)
             keep[held_out] = False
             X_train, y_train = X_train[keep], y_train[keep]
+            missing = np.setdiff1d(np.arange(n_classes), y_train)
+            if missing.size:
+                raise ValueError(
+                    f"Classes {classes[missing].tolist()} have no training rows left once "
+                    f"the generator's {held_out.size} calibration rows are held out; use "
+                    "more data or a smaller generator__calibration_size."
+                )
         if needs_cf and self.objective in SAMPLED_OBJECTIVES:
             callbacks.append((self.objective, sampling_callback(
                 self.objective, n_classes, params=self.get_params(deep=False),
