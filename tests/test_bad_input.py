@@ -58,6 +58,7 @@ from sklearn_ct import (
     REVISEGenerator,
 )
 from sklearn_ct import metrics as M
+from sklearn_ct.generators import ECCCoGenerator
 
 # -- data and fitted objects --------------------------------------------------------------
 
@@ -409,6 +410,14 @@ def _float64_module(env):
     return fresh(env, _clf(module=_Float64)).fit(env.X, env.y)
 
 
+def _float64_module_objective(objective):
+    def call(env):
+        return fresh(env, _clf(module=_Float64, objective=objective,
+                               sgld_buffer_size=64)).fit(env.X, env.y)
+
+    return call
+
+
 def _check_fitted(result):
     proba = result.predict_proba(PROBE)
     if proba.shape != (len(PROBE), 2) or not np.isfinite(proba).all():
@@ -416,9 +425,9 @@ def _check_fitted(result):
     return None
 
 
-def _hash_twice(env):
+def _hash_twice(env, **params):
     # A model as fit returns it (a deep copy happens to hash stably).
-    clf = _clf().fit(env.X, env.y)
+    clf = _clf(**params).fit(env.X, env.y)
     return [joblib.hash(clf) for _ in range(5)]
 
 
@@ -737,6 +746,75 @@ CASES = [
     Case("refit-callback-raises", 1,
          lambda e: _refit(e, X=e.X + 1, callbacks=[_Raising()]), RuntimeError,
          "boom in a user callback", "clf"),
+
+    # ---- CTClassifier: the objectives CT is compared with (issue 13) --------------------
+    Case("clf-jem-sgld_step_size-negative", 0,
+         lambda e: _fit_with(e, objective="jem", sgld_step_size=-1.0), E, "sgld_step_size",
+         "fresh"),
+    Case("clf-jem-sgld_steps-zero", 0, lambda e: _fit_with(e, objective="jem", sgld_steps=0),
+         E, "sgld_steps", "fresh"),
+    Case("clf-jem-sgld_noise_std-negative", 0,
+         lambda e: _fit_with(e, objective="jem", sgld_noise_std=-0.1), E, "sgld_noise_std",
+         "fresh"),
+    Case("clf-jem-sgld_buffer_size-zero", 0,
+         lambda e: _fit_with(e, objective="jem", sgld_buffer_size=0), E, "sgld_buffer_size",
+         "fresh"),
+    Case("clf-jem-sgld_reinit_rate-above-1", 0,
+         lambda e: _fit_with(e, objective="jem", sgld_reinit_rate=1.5), E,
+         "sgld_reinit_rate", "fresh"),
+    Case("clf-pgd-pgd_steps-zero", 0, lambda e: _fit_with(e, objective="pgd", pgd_steps=0),
+         E, "pgd_steps", "fresh"),
+    Case("clf-pgd-pgd_step_size-zero", 0,
+         lambda e: _fit_with(e, objective="pgd", pgd_step_size=0.0), E, "pgd_step_size",
+         "fresh"),
+    Case("clf-ecco_conformal-coverage-above-1", 0,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(coverage=1.5)), E, "coverage",
+         "fresh"),
+    Case("clf-ecco_conformal-coverage-zero", 0,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(coverage=0.0)), E, "coverage",
+         "fresh"),
+    Case("clf-ecco_conformal-calibration_size-1.0", 0,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(calibration_size=1.0)), E,
+         "calibration_size", "fresh"),
+    Case("clf-ecco_conformal-hold-out-drops-class", 6,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(calibration_size=N_ROWS - 1)), E,
+         "(?i)no training rows left.*calibration", "fresh"),
+    Case("clf-ecco_conformal-calibrates-on-all-rows", 6,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(calibration_size=N_ROWS)), None,
+         check=_check_fitted),
+    Case("clf-jem-module-nan-output", 4, lambda e: _fit_with(e, objective="jem",
+                                                             module=_NaNOut), E,
+         r"(?i)module.*(finite|nan)", "fresh"),
+    Case("clf-pgd-module-three-logits", 4,
+         lambda e: _fit_with(e, objective="pgd", module=_ThreeLogits), E,
+         r"(?i)module.*\(.*3\).*\(.*2\)|module.*3.*2 classes", "fresh"),
+    Case("clf-jem-module-float64-trains", 4, _float64_module_objective("jem"), None,
+         check=_check_fitted),
+    Case("clf-pgd-module-float64-trains", 4, _float64_module_objective("pgd"), None,
+         check=_check_fitted),
+    Case("refit-jem-sgld_step_size-negative", 1,
+         lambda e: _refit(e, objective="jem", sgld_step_size=-1.0), E, "sgld_step_size",
+         "clf"),
+    Case("refit-pgd-pgd_steps-zero", 1, lambda e: _refit(e, objective="pgd", pgd_steps=0),
+         E, "pgd_steps", "clf"),
+    Case("refit-ecco_conformal-coverage-above-1", 1,
+         lambda e: _refit(e, generator=ECCCoGenerator(coverage=1.5)), E, "coverage", "clf"),
+    Case("refit-jem-callback-raises", 1,
+         lambda e: _refit(e, X=e.X + 1, objective="jem", sgld_buffer_size=64,
+                          callbacks=[_Raising()]), RuntimeError, "boom in a user callback",
+         "clf"),
+    Case("refit-pgd-callback-raises", 1,
+         lambda e: _refit(e, X=e.X + 1, objective="pgd", callbacks=[_Raising()]),
+         RuntimeError, "boom in a user callback", "clf"),
+    Case("refit-ecco_conformal-callback-raises", 1,
+         lambda e: _refit(e, X=e.X + 1, generator=ECCCoGenerator(),
+                          callbacks=[_Raising()]), RuntimeError, "boom in a user callback",
+         "clf"),
+    Case("joblib-hash-stable-jem", 8, lambda e: _hash_twice(e, objective="jem",
+                                                            sgld_buffer_size=64), None,
+         check=_check_same_hash),
+    Case("joblib-hash-stable-pgd", 8, lambda e: _hash_twice(e, objective="pgd"), None,
+         check=_check_same_hash),
 
     # ---- CTClassifier: prediction --------------------------------------------------------
     Case("predict-unfitted", 0, lambda e: _clf().predict(e.X), NF, "not fitted"),
