@@ -23,7 +23,9 @@ training do.
 
 The sampler and the attack are plain functions (:func:`sgld_step`, :func:`sgld_sample`,
 :func:`pgd_examples`) and a small buffer class (:class:`ReplayBuffer`); all randomness comes
-from a ``torch.Generator`` that the callbacks seed from the estimator's ``random_state``.
+from a ``torch.Generator`` that the callbacks make at the start of every fit from their
+``random_state`` (a seed drawn from the estimator's) and drop at its end, as the network
+does with its ``shuffle_seed``.
 
 References
 ----------
@@ -424,6 +426,9 @@ class _BatchPool(Callback):
 
     def on_train_end(self, net, **kwargs):
         net.cf_batch_ = None
+        # A fitted net keeps the seed, not the generator (as with CTNet's shuffle_seed):
+        # each fit makes a new one, and nothing unpicklable stays behind.
+        self.generator_ = None
         self._teardown()
 
     def _teardown(self):

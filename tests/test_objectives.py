@@ -11,7 +11,9 @@ against brute-force computations and the coverage guarantee.
 
 import inspect
 import math
+import pickle
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -19,6 +21,7 @@ import torch.nn.functional as F
 from sklearn.datasets import make_blobs, make_circles, make_moons
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
 
 from sklearn_ct import MLP, CTClassifier, CounterfactualExplainer
 from sklearn_ct._sampling import (
@@ -312,6 +315,48 @@ def test_sampled_objectives_are_deterministic_and_leave_global_rngs(blobs, objec
     np.testing.assert_array_equal(a.history_[:, "train_loss"], b.history_[:, "train_loss"])
     c = CTClassifier(**{**params, "random_state": 1}).fit(X, y)
     assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+
+
+@pytest.mark.parametrize("objective", ["jem", "pgd"])
+def test_sampled_objectives_keep_seeds_not_generators(blobs, objective):
+    # Like the network's shuffle_seed: a fitted model holds the samplers' seed, no
+    # torch.Generator, so that it pickles and hashes the same from call to call.
+    X, y = blobs
+    clf = CTClassifier(objective=objective, sgld_steps=3, sgld_buffer_size=200, pgd_steps=3,
+                       **FAST).fit(X, y)
+    sampler = dict(clf.net_.callbacks_)[objective]
+    assert isinstance(sampler.random_state, int)
+    assert not any(isinstance(v, torch.Generator) for v in vars(sampler).values())
+    assert clf.net_.shuffle_seed is not None
+    assert len({joblib.hash(clf) for _ in range(3)}) == 1
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    # A refit draws the same samples again (a new generator from the same seed).
+    np.testing.assert_array_equal(clf.fit(X, y).predict_proba(X), restored.predict_proba(X))
+
+
+class _FailInSecondEpoch(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 2:
+            raise RuntimeError("the second epoch failed")
+
+
+@pytest.mark.parametrize("objective", ["jem", "pgd", "ecco_conformal"])
+def test_failed_fit_of_a_new_objective_leaves_the_model_untouched(blobs, objective):
+    X, y = blobs
+    params = ({"generator": "ecco_conformal"} if objective == "ecco_conformal"
+              else {"objective": objective})
+    clf = CTClassifier(sgld_steps=3, sgld_buffer_size=200, pgd_steps=3, **params,
+                       **FAST).fit(X, y)
+    before = clf.predict_proba(X)
+    attrs = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    # A refit on other data that fails in its second epoch, once the samplers (or ECCCo's
+    # calibration) have run on the new data.
+    with pytest.raises(RuntimeError, match="second epoch"):
+        clf.set_params(callbacks=[_FailInSecondEpoch()]).fit(X + 1, y)
+    assert {k: v for k, v in vars(clf).items() if k.endswith("_")}.keys() == attrs.keys()
+    assert all(vars(clf)[k] is v for k, v in attrs.items())
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
 
 
 @pytest.mark.parametrize("params", [
