@@ -32,6 +32,7 @@ from .._generators import ECCoGenerator
 from ._adversarial import robust_accuracy
 from ._cost import counterfactual_cost, redundancy
 from ._implausibility import implausibility, implausibility_mmd
+from ._invalidation import invalidation_rate
 from ._validation import _check_positive_int
 from ._validity import counterfactual_validity
 from ._ynn import ynn
@@ -138,6 +139,21 @@ def _compute_ynn(ctx, rows, kwargs):
                      ctx.target[rows], ctx.X_ref_raw, aggregate=True, **kwargs))
 
 
+def _compute_invalidation(ctx, rows, kwargs):
+    if kwargs.get("kind", "noise") == "retrain" and kwargs.get("models") is None:
+        # Refitting inside a scorer would train on the scoring fold, and once per
+        # candidate and fold; only fixed alternative models make sense here.
+        raise ValueError(
+            "The invalidation_rate scorer with kind='retrain' needs fixed alternative "
+            "models: make_counterfactual_scorer('invalidation_rate', kind='retrain', "
+            "models=[...]). A scorer only sees the scoring fold, so it cannot retrain the "
+            "estimator on its training data."
+        )
+    return float(invalidation_rate(
+        ctx.model, _safe_indexing(ctx.X_cf_raw, np.flatnonzero(rows)), ctx.target[rows],
+        threshold=ctx.validity_threshold, **kwargs))
+
+
 _METRICS = {
     "counterfactual_validity": _Metric(
         counterfactual_validity, _compute_validity, True, PLAUSIBILITY_THRESHOLD,
@@ -160,6 +176,12 @@ _METRICS = {
     "robust_accuracy": _Metric(
         robust_accuracy, None, True, PLAUSIBILITY_THRESHOLD, reserved=("model", "X", "y"),
         uses_counterfactuals=False, filtered=False, needs_y=True),
+    # Measured on the plausibility-threshold counterfactuals (0.95): ones that stop at
+    # 0.5 sit on the decision boundary, where any noise invalidates about half of them
+    # whatever the model. Validity follows the scorer's ``validity_threshold``.
+    "invalidation_rate": _Metric(
+        invalidation_rate, _compute_invalidation, False, PLAUSIBILITY_THRESHOLD,
+        reserved=("estimator", "X_cf", "target", "X", "y", "threshold", "aggregate")),
 }
 
 # Short names accepted by ``make_counterfactual_scorer`` (and used by
@@ -284,6 +306,7 @@ class _Context(NamedTuple):
     X_ref: np.ndarray  # reference data (the whole scoring fold, float)
     X_ref_raw: object
     y_ref: object
+    validity_threshold: object = None  # the scorer's validity rule (None: argmax)
 
 
 class CounterfactualScorer:
@@ -305,8 +328,8 @@ class CounterfactualScorer:
     metric : str or callable
         One of ``"counterfactual_validity"`` (alias ``"validity"``),
         ``"counterfactual_cost"`` (``"cost"``), ``"implausibility"``,
-        ``"implausibility_mmd"``, ``"ynn"``, ``"redundancy"`` (``"sparsity"``) or
-        ``"robust_accuracy"``; the functions of the same names in
+        ``"implausibility_mmd"``, ``"ynn"``, ``"redundancy"`` (``"sparsity"``),
+        ``"robust_accuracy"`` or ``"invalidation_rate"``; the functions of the same names in
         :mod:`sklearn_ct.metrics` are accepted too. Any other callable is a custom metric
         ``metric(X, X_cf, **metric_params)`` returning one value per counterfactual (they
         are averaged) or a float.
@@ -513,6 +536,7 @@ class CounterfactualScorer:
             X=_as_float(X_sub, "X"), X_cf=_as_float(X_cf_raw, "The counterfactuals"),
             X_cf_raw=X_cf_raw, target=target, valid=valid, model=model,
             X_ref=_as_float(X, "X"), X_ref_raw=X, y_ref=None if y is None else np.asarray(y),
+            validity_threshold=self.validity_threshold,
         )
         return self._sign * spec.compute(ctx, selected, params)
 
@@ -541,8 +565,10 @@ def make_counterfactual_scorer(metric, *, explainer=None, greater_is_better=None
 
     The default explainer is the paper's test-time one (Altmeyer et al., 2026): ECCo
     without distance penalty (``lambda_cost=0, lambda_energy=1``), step size 0.1, at most
-    50 steps, with decision threshold **0.95** for validity, implausibility, IP* and yNN
-    (the paper's plausibility evaluation) and **0.5** for cost, redundancy and custom
+    50 steps, with decision threshold **0.95** for validity, implausibility, IP*, yNN and
+    the invalidation rate (the paper's plausibility evaluation; counterfactuals that stop
+    at 0.5 lie on the decision boundary, where noise invalidates about half of them
+    whatever the model) and **0.5** for cost, redundancy and custom
     metrics (the paper's cost evaluation: pushing a counterfactual deeper into the target
     class than needed inflates its cost).
 
@@ -552,8 +578,10 @@ def make_counterfactual_scorer(metric, *, explainer=None, greater_is_better=None
         ``"counterfactual_validity"`` (alias ``"validity"``), ``"counterfactual_cost"``
         (``"cost"``, L1 distance by default), ``"implausibility"`` (IP),
         ``"implausibility_mmd"`` (IP*), ``"ynn"``, ``"redundancy"`` (``"sparsity"``),
-        ``"robust_accuracy"`` (no counterfactuals; FGSM by default), one of the functions
-        of those names, or a custom ``metric(X, X_cf, **metric_kwargs)`` returning one value
+        ``"robust_accuracy"`` (no counterfactuals; FGSM by default),
+        ``"invalidation_rate"`` (Gaussian noise by default; ``kind="retrain"`` needs fixed
+        ``models=[...]``, since a scorer cannot retrain the estimator on its training
+        data), one of the functions of those names, or a custom ``metric(X, X_cf, **metric_kwargs)`` returning one value
         per counterfactual or a float.
     explainer : explainer or None, default=None
         Unfitted explainer template (its ``estimator`` is replaced), e.g.
@@ -622,6 +650,14 @@ _SCORER_METRICS = {
     "ynn": "ynn",
     "redundancy": "redundancy",
     "robust_accuracy": "robust_accuracy",
+    "neg_invalidation_noise": "invalidation_rate",
+}
+
+# Metric options of the predefined scorers that differ from the metric's defaults. The
+# retraining kind of invalidation_rate has no predefined scorer: it needs alternative
+# models that a scorer cannot train (it only sees the scoring fold).
+_SCORER_PARAMS = {
+    "neg_invalidation_noise": {"kind": "noise"},
 }
 
 
@@ -650,10 +686,11 @@ def get_scorer(scoring):
     """Get a scorer from its name, falling back to scikit-learn's scorers.
 
     sklearn_ct's names are ``"counterfactual_validity"``, ``"neg_counterfactual_cost"``,
-    ``"neg_implausibility"``, ``"neg_implausibility_mmd"``, ``"ynn"``, ``"redundancy"`` and
-    ``"robust_accuracy"`` (FGSM, ``epsilon=0.03``). They use the defaults of
-    :func:`make_counterfactual_scorer` with ``random_state=0``. Any other string is looked
-    up with :func:`sklearn.metrics.get_scorer`.
+    ``"neg_implausibility"``, ``"neg_implausibility_mmd"``, ``"ynn"``, ``"redundancy"``,
+    ``"robust_accuracy"`` (FGSM, ``epsilon=0.03``) and ``"neg_invalidation_noise"``
+    (:func:`invalidation_rate` under Gaussian noise of scale 0.1, negated). They use the
+    defaults of :func:`make_counterfactual_scorer` with ``random_state=0``. Any other
+    string is looked up with :func:`sklearn.metrics.get_scorer`.
 
     scikit-learn's search and validation tools only resolve scikit-learn's names, so pass
     sklearn_ct's scorers as objects: ``scoring={"acc": "accuracy", "ip":
@@ -685,7 +722,8 @@ def get_scorer(scoring):
     if not isinstance(scoring, str):
         return scoring
     if scoring in _SCORER_METRICS:
-        return CounterfactualScorer(_SCORER_METRICS[scoring], random_state=0)
+        return CounterfactualScorer(_SCORER_METRICS[scoring], random_state=0,
+                                    metric_params=_SCORER_PARAMS.get(scoring))
     try:
         return _sklearn_get_scorer(scoring)
     except ValueError:
