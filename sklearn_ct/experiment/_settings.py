@@ -57,6 +57,14 @@ class ExperimentSettings:
     length_scale : float
         Gaussian kernel length scale of IP* (the reference code's 5.0; the paper's text
         says 0.5).
+    n_refits : int
+        Retrained versions of the baseline and of CT (new seed, bootstrap sample) for the
+        retraining invalidation rate; 0 skips it (and the extra training).
+    invalidation_noise : float
+        Standard deviation of the noise of the noise invalidation rate, as a fraction of
+        each feature's training standard deviation.
+    invalidation_draws : int
+        Noise draws per counterfactual.
     """
 
     preset: str
@@ -72,6 +80,9 @@ class ExperimentSettings:
     epsilons: tuple = field(default=tuple(float(e) for e in np.linspace(0.0, 0.1, 10)))
     zero_mutability_penalties: bool = False
     length_scale: float = 5.0
+    n_refits: int = 5
+    invalidation_noise: float = 0.1
+    invalidation_draws: int = 100
 
     def individuals(self, kind):
         """Individuals per run and model for a data set kind.
@@ -164,7 +175,13 @@ def experiment_settings(preset="quick", **overrides):
 
 
 def _check(settings):
-    for key in ("n_runs", "max_epochs", "eval_max_iter"):
+    if not isinstance(settings.n_refits, (int, np.integer)) or settings.n_refits < 0:
+        raise ValueError(f"n_refits must be a non-negative integer, got "
+                         f"{settings.n_refits!r}.")
+    if not settings.invalidation_noise > 0:
+        raise ValueError(f"invalidation_noise must be positive, got "
+                         f"{settings.invalidation_noise!r}.")
+    for key in ("n_runs", "max_epochs", "eval_max_iter", "invalidation_draws"):
         value = getattr(settings, key)
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{key} must be a positive integer, got {value!r}.")
