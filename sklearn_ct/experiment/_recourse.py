@@ -236,7 +236,10 @@ def invalidation_table(raw):
 
 
 def _cell(value):
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.3f}"
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    # Rare invalidations should not print as a flat zero next to a significance mark.
+    return "<0.001" if 0 < value < 0.0005 else f"{value:.3f}"
 
 
 def format_invalidation_table(table, *, n_refits=None, noise=None):
