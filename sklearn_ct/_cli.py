@@ -73,8 +73,8 @@ def _parser():
                      help="use at most N training rows per data set (default: all)")
     exp.add_argument("--refits", type=_nonnegative_int, metavar="N",
                      help="retrained versions of the baseline and of CT for the recourse "
-                          "invalidation table (default: 5; 0 skips retraining, the noise "
-                          "invalidation is still measured)")
+                          "invalidation table (default: quick 3, full 5; 0 skips "
+                          "retraining, the noise invalidation is still measured)")
     exp.add_argument("--zero-mutability-penalties", action="store_true", default=None,
                      help="train the synthetic protected CT models without the adversarial "
                           "and ridge terms, as the reference's records of the paper's cost "

@@ -76,7 +76,8 @@ def test_presets_follow_the_paper_and_overrides_apply():
     with pytest.raises(ValueError, match="n_runs"):
         experiment_settings("quick", n_runs=0)
     assert (quick.n_refits, quick.invalidation_noise, quick.invalidation_draws) == (
-        5, 0.1, 100)
+        3, 0.1, 100)
+    assert full.n_refits == 5
     assert experiment_settings("quick", n_refits=0).n_refits == 0
     with pytest.raises(ValueError, match="n_refits"):
         experiment_settings("quick", n_refits=-1)

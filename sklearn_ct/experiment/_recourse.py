@@ -11,8 +11,8 @@ the person implements them imprecisely. For every data set:
   valid (Pawelczyk, Broelemann and Kasneci, 2020);
 * **noise**: Gaussian noise with a standard deviation of ``invalidation_noise`` times
   each feature's training standard deviation (none on one-hot columns), ``invalidation_draws``
-  draws per counterfactual (Pawelczyk et al., 2023; Dominguez-Olmedo, Karimi and
-  Schölkopf, 2022).
+  draws per counterfactual (the average-case invalidation rate of Pawelczyk et al., 2023;
+  Dominguez-Olmedo, Karimi and Schölkopf, 2022, study the worst case).
 
 Counterfactuals come from the unconstrained test-time search of the main evaluation, at
 both of its thresholds (0.95, where the paper measures plausibility, and 0.5, where it

@@ -359,7 +359,9 @@ class CounterfactualDisplay:
             ax.set_title(f"Counterfactual: {self._row_text(0)}")
         else:
             ax.set_title("Counterfactual changes")
-            ax.legend(fontsize=8, loc="best")
+            # Outside the axes: inside, the legend would hide annotations of long bars.
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      borderaxespad=0.0)
         self.deltas_ = deltas[:, shown]
         self.features_ = np.asarray([self.feature_names[k] for k in shown], dtype=object)
         self.ax_ = ax

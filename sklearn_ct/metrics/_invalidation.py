@@ -7,8 +7,9 @@ the person has acted on it. Two things can break it in between:
   distribution, and the counterfactual falls on the other side of the new decision boundary
   (Pawelczyk, Broelemann and Kasneci, 2020: predictive multiplicity);
 * the action is implemented imprecisely: the person ends up near, not at, the
-  counterfactual (Dominguez-Olmedo, Karimi and Schölkopf, 2022; Pawelczyk, Datta, van den
-  Heuvel, Kasneci and Lakkaraju, 2023, who measure it with Gaussian noise).
+  counterfactual. Dominguez-Olmedo, Karimi and Schölkopf (2022) study the worst case of
+  such deviations within a ball; Pawelczyk, Datta, van den Heuvel, Kasneci and Lakkaraju
+  (2023) measure the average case with Gaussian noise, which is what is computed here.
 
 :func:`invalidation_rate` measures both as the share of valid counterfactuals that stop
 being valid.
@@ -231,9 +232,9 @@ def invalidation_rate(estimator, X_cf, target, *, kind="noise", models=None, X=N
       as ``models``, or the training data ``X, y`` to fit ``n_models`` of them here;
     * ``kind="noise"``: under Gaussian noise on the counterfactual,
       :math:`x' + \\varepsilon` with :math:`\\varepsilon \\sim N(0,
-      \\mathrm{diag}(\\sigma^2))`, estimated with ``n_draws`` draws (the invalidation rate
-      of Pawelczyk et al., 2023; robustness of recourse to small deviations,
-      Dominguez-Olmedo, Karimi and Schölkopf, 2022).
+      \\mathrm{diag}(\\sigma^2))`, estimated with ``n_draws`` draws: the invalidation
+      rate of Pawelczyk et al. (2023), an average-case counterpart of the worst-case
+      deviations of Dominguez-Olmedo, Karimi and Schölkopf (2022).
 
     Read more in :ref:`metrics`.
 
@@ -305,8 +306,7 @@ def invalidation_rate(estimator, X_cf, target, *, kind="noise", models=None, X=N
     counterfactual with margin :math:`m = w^\\top x' + b > 0` towards the positive class
     with probability :math:`\\Phi\\big(-m / \\sqrt{\\sum_d w_d^2 \\sigma_d^2}\\big)`, so the
     rate measures how far past the decision boundary a counterfactual lies, in units of the
-    noise. Counterfactuals that stop right at the boundary are invalidated about half of
-    the time.
+    noise. A counterfactual right on the boundary is lost to half of all draws.
 
     ``kind="retrain"`` with ``X, y`` fits ``n_models`` models, which can take long for
     neural networks; fit them once and pass them as ``models`` to score several sets of

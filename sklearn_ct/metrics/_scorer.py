@@ -177,8 +177,9 @@ _METRICS = {
         robust_accuracy, None, True, PLAUSIBILITY_THRESHOLD, reserved=("model", "X", "y"),
         uses_counterfactuals=False, filtered=False, needs_y=True),
     # Measured on the plausibility-threshold counterfactuals (0.95): ones that stop at
-    # 0.5 sit on the decision boundary, where any noise invalidates about half of them
-    # whatever the model. Validity follows the scorer's ``validity_threshold``.
+    # 0.5 sit just past the decision boundary, where their fate under noise depends more
+    # on how far the search's last step overshot than on the model. Validity follows the
+    # scorer's ``validity_threshold``.
     "invalidation_rate": _Metric(
         invalidation_rate, _compute_invalidation, False, PLAUSIBILITY_THRESHOLD,
         reserved=("estimator", "X_cf", "target", "X", "y", "threshold", "aggregate")),
@@ -567,8 +568,8 @@ def make_counterfactual_scorer(metric, *, explainer=None, greater_is_better=None
     without distance penalty (``lambda_cost=0, lambda_energy=1``), step size 0.1, at most
     50 steps, with decision threshold **0.95** for validity, implausibility, IP*, yNN and
     the invalidation rate (the paper's plausibility evaluation; counterfactuals that stop
-    at 0.5 lie on the decision boundary, where noise invalidates about half of them
-    whatever the model) and **0.5** for cost, redundancy and custom
+    at 0.5 lie just past the decision boundary, where a point exactly on it would be lost
+    to half of all noise draws) and **0.5** for cost, redundancy and custom
     metrics (the paper's cost evaluation: pushing a counterfactual deeper into the target
     class than needed inflates its cost).
 
