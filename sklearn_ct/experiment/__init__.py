@@ -9,7 +9,8 @@ results out as the paper's Table I, validity table and robustness summary next t
 published numbers (:mod:`sklearn_ct.experiment._paper`), plus a table the paper does not
 have: how often the counterfactuals of the baseline and of CT stop being valid when the
 model is retrained or the counterfactual is perturbed by noise (recourse invalidation).
-:func:`save_results` writes CSV files, the text report and figures. The ``sklearn-ct experiment`` command runs all of it.
+:func:`save_results` writes CSV files, the text report and figures. The
+``sklearn-ct experiment`` command runs all of it.
 
 Data sets: the paper's four synthetic sets (LS, Circ, Moon, OL) and Adult; German credit
 in place of the paper's credit data (a different data set: not comparable), and 8x8

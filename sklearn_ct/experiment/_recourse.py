@@ -24,6 +24,8 @@ the valid counterfactuals (valid: the model predicts the target).
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import time
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -67,8 +69,6 @@ def fit_refit(data, model, settings, random_state, index):
     info : dict
         ``dataset``, ``model``, ``refit`` (the index) and ``fit_seconds``.
     """
-    import time
-
     seed = model_seed(random_state, data.spec.name, model, "refit", index)
     clf = make_model(data, model, settings, random_state).set_params(random_state=seed)
     n = len(data.y_train)

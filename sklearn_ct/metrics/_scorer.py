@@ -582,8 +582,9 @@ def make_counterfactual_scorer(metric, *, explainer=None, greater_is_better=None
         ``"robust_accuracy"`` (no counterfactuals; FGSM by default),
         ``"invalidation_rate"`` (Gaussian noise by default; ``kind="retrain"`` needs fixed
         ``models=[...]``, since a scorer cannot retrain the estimator on its training
-        data), one of the functions of those names, or a custom ``metric(X, X_cf, **metric_kwargs)`` returning one value
-        per counterfactual or a float.
+        data), one of the functions of those names, or a custom
+        ``metric(X, X_cf, **metric_kwargs)`` returning one value per counterfactual or a
+        float.
     explainer : explainer or None, default=None
         Unfitted explainer template (its ``estimator`` is replaced), e.g.
         ``CounterfactualExplainer(None, decision_threshold=0.9, mutability={0: "none"})``.
