@@ -227,7 +227,9 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
     t_train = time.perf_counter() - tic
 
     kinds = ("plausibility", "protected", "robustness", "invalidation")
-    eval_args = [(data[name], models[name], settings, kind, seed, refits[name])
+    # Only the recourse task needs the refits (no need to ship them to other workers).
+    eval_args = [(data[name], models[name], settings, kind, seed,
+                  refits[name] if kind == "invalidation" else None)
                  for name in data for kind in kinds]
     log(f"Evaluating: {settings.n_runs} runs per data set, energy weights "
         f"{list(settings.lambda_energies)}, {len(settings.epsilons)} attack sizes ...")
