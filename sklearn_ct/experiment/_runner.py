@@ -18,6 +18,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 
 from ._datasets import prepare_dataset, resolve_datasets
 from ._evaluation import evaluate_explanations, evaluate_robustness
+from ._recourse import REFIT_MODELS, evaluate_invalidation, fit_refit, invalidation_table
 from ._settings import experiment_settings
 from ._tables import format_report, robustness_table, table_one, validity_table
 from ._training import MODELS, fit_model
@@ -50,6 +51,11 @@ class ExperimentResult:
         (:func:`~sklearn_ct.experiment.evaluate_robustness`).
     timings : dict
         Wall-clock seconds per stage (``"training"``, ``"evaluation"``, ``"total"``).
+    invalidation : pandas.DataFrame or None, default=None
+        Per-run invalidation rates of the baseline's and CT's counterfactuals
+        (:func:`~sklearn_ct.experiment.evaluate_invalidation`).
+    refits : dict or None, default=None
+        Retrained models, ``{dataset: {"BL": [...], "CT": [...]}}``.
 
     Attributes
     ----------
@@ -60,10 +66,12 @@ class ExperimentResult:
         Validity table (:func:`~sklearn_ct.experiment.validity_table`).
     robustness_summary : pandas.DataFrame
         Robustness summary (:func:`~sklearn_ct.experiment.robustness_table`).
+    invalidation_summary : pandas.DataFrame or None
+        Invalidation table (:func:`~sklearn_ct.experiment.invalidation_table`).
     """
 
     def __init__(self, *, settings, data, models, training, counterfactuals, robustness,
-                 timings):
+                 timings, invalidation=None, refits=None):
         self.settings = settings
         self.data = data
         self.models = models
@@ -73,6 +81,10 @@ class ExperimentResult:
         self.table1 = table_one(counterfactuals)
         self.validity = validity_table(counterfactuals)
         self.robustness_summary = robustness_table(robustness)
+        self.invalidation = invalidation
+        self.invalidation_summary = (None if invalidation is None or invalidation.empty
+                                     else invalidation_table(invalidation))
+        self.refits = refits
         self.timings = timings
 
     def report(self):
@@ -81,10 +93,12 @@ class ExperimentResult:
         Returns
         -------
         report : str
-            Table I, the absolute means behind it, the validity table and the robustness
-            table, with notes.
+            Table I, the absolute means behind it, the validity table, the robustness
+            table and the invalidation table, with notes.
         """
-        return format_report(self.table1, self.validity, self.robustness_summary)
+        return format_report(self.table1, self.validity, self.robustness_summary,
+                             invalidation=self.invalidation_summary,
+                             settings=self.settings)
 
     def __repr__(self):
         return (f"ExperimentResult(datasets={list(self.data)}, "
@@ -102,6 +116,11 @@ def _task(func, args, single_thread):
     return func(*args)
 
 
+def _call(func, args):
+    """``func(*args)``: lets tasks of different functions share one pool."""
+    return func(*args)
+
+
 def _run_tasks(func, arglist, *, n_jobs, progress, desc):
     """Results of ``func(*args)`` for every args, in order, optionally with a progress bar."""
     single_thread = effective_n_jobs(n_jobs) != 1
@@ -114,7 +133,9 @@ def _run_tasks(func, arglist, *, n_jobs, progress, desc):
     return list(results)
 
 
-def _evaluate(data, models, settings, kind, random_state):
+def _evaluate(data, models, settings, kind, random_state, refits=None):
+    if kind == "invalidation":
+        return evaluate_invalidation(data, models, refits, settings, random_state)
     if kind == "robustness":
         return evaluate_robustness(data, models, settings, random_state)
     return evaluate_explanations(data, models, settings, kind, random_state)
@@ -134,7 +155,11 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
     * the protected evaluation compares BL and CT_protected with the protected feature
       immutable in the search (threshold 0.5): validity and cost;
     * the robustness evaluation computes the accuracy of BL and CT under FGSM and PGD
-      attacks over the epsilon grid.
+      attacks over the epsilon grid;
+    * the recourse evaluation (not in the paper) computes the invalidation rate of the
+      unconstrained counterfactuals of BL and CT under retraining (``n_refits`` retrained
+      versions of each, new seed and bootstrap sample) and under Gaussian noise, see
+      :func:`~sklearn_ct.experiment.evaluate_invalidation`.
 
     Counterfactual measures are averaged per run over valid counterfactuals, and CT's %
     reduction is the mean of the per-run ratios CT/BL (the paper's Table I).
@@ -158,7 +183,7 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
     **settings : dict
         Fields of :class:`~sklearn_ct.experiment.ExperimentSettings` to override, e.g.
         ``n_runs``, ``n_individuals``, ``max_epochs``, ``max_train_rows``,
-        ``lambda_energies``.
+        ``lambda_energies``, ``n_refits``.
 
     Returns
     -------
@@ -183,29 +208,42 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
     data = {name: prepare_dataset(name, max_train_rows=settings.max_train_rows)
             for name in settings.datasets}
     fit_args = [(data[name], model, settings, seed) for name in data for model in MODELS]
-    log(f"Training {len(fit_args)} models ({', '.join(MODELS)}) on {len(data)} data "
-        f"set(s), {settings.max_epochs} epochs ...")
-    fitted = _run_tasks(fit_model, fit_args, n_jobs=n_jobs, progress=progress,
-                        desc="training")
+    refit_args = [(data[name], model, settings, seed, k) for name in data
+                  for model in REFIT_MODELS for k in range(settings.n_refits)]
+    log(f"Training {len(fit_args)} models ({', '.join(MODELS)}) and {len(refit_args)} "
+        f"refits ({', '.join(REFIT_MODELS)}) on {len(data)} data set(s), "
+        f"{settings.max_epochs} epochs ...")
+    # One pool of tasks, so that parallel workers are busy with refits as well.
+    tasks = [(fit_model, args) for args in fit_args] + [(fit_refit, args)
+                                                       for args in refit_args]
+    fitted = _run_tasks(_call, tasks, n_jobs=n_jobs, progress=progress, desc="training")
     models = {name: {} for name in data}
     for (d, model, _, _), (clf, _) in zip(fit_args, fitted):
         models[d.spec.name][model] = clf
-    training = pd.DataFrame([info for _, info in fitted])
+    refits = {name: {model: [] for model in REFIT_MODELS} for name in data}
+    for (d, model, _, _, _), (clf, _) in zip(refit_args, fitted[len(fit_args):]):
+        refits[d.spec.name][model].append(clf)
+    training = pd.DataFrame([info for _, info in fitted[:len(fit_args)]])
     t_train = time.perf_counter() - tic
 
-    kinds = ("plausibility", "protected", "robustness")
-    eval_args = [(data[name], models[name], settings, kind, seed)
+    kinds = ("plausibility", "protected", "robustness", "invalidation")
+    # Only the recourse task needs the refits (no need to ship them to other workers).
+    eval_args = [(data[name], models[name], settings, kind, seed,
+                  refits[name] if kind == "invalidation" else None)
                  for name in data for kind in kinds]
     log(f"Evaluating: {settings.n_runs} runs per data set, energy weights "
         f"{list(settings.lambda_energies)}, {len(settings.epsilons)} attack sizes ...")
     evaluated = _run_tasks(_evaluate, eval_args, n_jobs=n_jobs, progress=progress,
                            desc="evaluation")
     counterfactuals = pd.concat([r for a, r in zip(eval_args, evaluated)
-                                 if a[3] != "robustness"], ignore_index=True)
+                                 if a[3] in ("plausibility", "protected")],
+                                ignore_index=True)
     robustness = pd.concat([r for a, r in zip(eval_args, evaluated)
                             if a[3] == "robustness"], ignore_index=True)
     total = time.perf_counter() - tic
     timings = {"training": t_train, "evaluation": total - t_train, "total": total}
+    invalidation = pd.concat([r for a, r in zip(eval_args, evaluated)
+                              if a[3] == "invalidation"], ignore_index=True)
     return ExperimentResult(settings=settings, data=data, models=models, training=training,
                             counterfactuals=counterfactuals, robustness=robustness,
-                            timings=timings)
+                            timings=timings, invalidation=invalidation, refits=refits)
