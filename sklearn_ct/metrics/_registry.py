@@ -174,7 +174,7 @@ MEASURES = {m.name: m for m in (
     # sit just past the decision boundary, where their fate under noise depends more on
     # how far the search's last step overshot than on the model. Validity follows the
     # caller's validity threshold; alternative models are fixed (X and y are reserved).
-    Measure("invalidation_rate", None, invalidation_rate, False,
+    Measure("invalidation_rate", "invalidation_rate", invalidation_rate, False,
             PLAUSIBILITY_THRESHOLD,
             ("estimator", "X_cf", "target", "X", "y", "threshold", "aggregate"),
             values=_invalidation, valid_required=True),
