@@ -110,7 +110,7 @@ def _parser():
                           f"{MIN_TRAIN_ROWS} (default: all)")
     exp.add_argument("--refits", type=_nonnegative_int, metavar="N",
                      help="retrained versions of the baseline and of CT for the recourse "
-                          "invalidation table (default: quick 3, full 5; 0 skips "
+                          "invalidation table (default: quick 0, full 5; 0 skips "
                           "retraining, the noise invalidation is still measured)")
     exp.add_argument("--zero-mutability-penalties", action="store_true", default=None,
                      help="train the synthetic protected CT models without the adversarial "

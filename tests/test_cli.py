@@ -55,7 +55,8 @@ def test_refits_zero_skips_retraining(tmp_path, capsys):
 
     summary = pd.read_csv(out / "invalidation_summary.csv")
     assert set(summary["measure"]) == {"IR noise"}
-    assert "0 refits" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "0 refits" in text and "retrain: n/a, no refits" in text
     with pytest.raises(SystemExit):
         main(["experiment", "--refits", "-1"])
 

@@ -267,13 +267,16 @@ def format_invalidation_table(table, *, n_refits=None, noise=None):
         rows.append(row)
     refits = f"{n_refits} " if n_refits is not None else ""
     sd = f"{noise:g} x each feature's sd" if noise is not None else "Gaussian noise"
+    retrain = (f"under the model's {refits}refits (new seed, bootstrap sample)"
+               if n_refits != 0 else
+               "n/a, no refits (the quick preset's default; --refits N or --full retrain "
+               "each model)")
     notes = [
         "Share of valid counterfactuals that stop being valid (lower is better), mean over "
-        "runs. retrain: under",
-        f"the model's {refits}refits (new seed, bootstrap sample); noise: under Gaussian "
-        f"noise of {sd} (none",
-        "on one-hot columns). tau: threshold of the unconstrained test-time search. * the "
-        "99 % interval of the",
-        "per-run differences CT - BL excludes 0.",
+        "runs.",
+        f"retrain: {retrain}.",
+        f"noise: under Gaussian noise of {sd} (none on one-hot columns).",
+        "tau: threshold of the unconstrained test-time search.",
+        "*: the 99 % interval of the per-run differences CT - BL excludes 0.",
     ]
     return _layout(header, rows, notes)
