@@ -2,7 +2,8 @@
 
 Runs the paper's experiment (:func:`sklearn_ct.experiment.run_experiment`), prints Table I,
 its absolute means, the validity table and the robustness table next to the published
-numbers, and writes CSV files and figures to the output folder.
+numbers and the recourse invalidation table, and writes CSV files and figures to the output
+folder.
 """
 
 # Authors: The sklearn_ct developers
@@ -48,13 +49,16 @@ def _train_rows(text):
     return value
 
 
-def _seed(text):
-    # Every seed of the experiment is derived from this one by NumPy's SeedSequence,
-    # which takes non-negative integers of any size.
+def _nonnegative_int(text):
     value = _integer(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
     return value
+
+
+# Every seed of the experiment is derived from this one by NumPy's SeedSequence, which
+# takes non-negative integers of any size.
+_seed = _nonnegative_int
 
 
 def _n_jobs(text):
@@ -109,6 +113,10 @@ def _parser():
     exp.add_argument("--train-rows", type=_train_rows, metavar="N",
                      help="use at most N training rows per data set, N >= "
                           f"{MIN_TRAIN_ROWS} (default: all)")
+    exp.add_argument("--refits", type=_nonnegative_int, metavar="N",
+                     help="retrained versions of the baseline and of CT for the recourse "
+                          "invalidation table (default: quick 0, full 5; 0 skips "
+                          "retraining, the noise invalidation is still measured)")
     exp.add_argument("--zero-mutability-penalties", action="store_true", default=None,
                      help="train the synthetic protected CT models without the adversarial "
                           "and ridge terms, as the reference's records of the paper's cost "
@@ -152,7 +160,7 @@ def _check_output(path):
 def _settings_overrides(args, datasets):
     return dict(
         datasets=datasets, n_runs=args.runs, n_individuals=args.individuals,
-        max_epochs=args.epochs, max_train_rows=args.train_rows,
+        max_epochs=args.epochs, max_train_rows=args.train_rows, n_refits=args.refits,
         zero_mutability_penalties=args.zero_mutability_penalties,
         objectives=args.objectives,
     )

@@ -6,8 +6,11 @@ SaTML 2026; reference spec 4.3-4.4); evaluates their test-time counterfactuals w
 paper's protocol (valid counterfactuals only, per-run means, mean-of-ratios reduction,
 99 % percentile intervals) and their robustness to FGSM and PGD attacks; and lays the
 results out as the paper's Table I, validity table and robustness summary next to the
-published numbers (:mod:`sklearn_ct.experiment._paper`). :func:`save_results` writes CSV
-files, the text report and figures. The ``sklearn-ct experiment`` command runs all of it.
+published numbers (:mod:`sklearn_ct.experiment._paper`), plus a table the paper does not
+have: how often the counterfactuals of the baseline and of CT stop being valid when the
+model is retrained or the counterfactual is perturbed by noise (recourse invalidation).
+:func:`save_results` writes CSV files, the text report and figures. The
+``sklearn-ct experiment`` command runs all of it.
 
 With ``objectives``, the same protocol compares CT with the alternatives it is positioned
 against (JEM, PGD adversarial training) and with its ablations (:func:`comparison_table`).
@@ -38,6 +41,12 @@ from ._paper import (
     PAPER_TABLE_ONE_AVERAGE,
     PAPER_VALIDITY,
 )
+from ._recourse import (
+    evaluate_invalidation,
+    fit_refit,
+    format_invalidation_table,
+    invalidation_table,
+)
 from ._runner import ExperimentResult, run_experiment
 from ._settings import PRESETS, ExperimentSettings, experiment_settings
 from ._tables import (
@@ -67,13 +76,17 @@ __all__ = [
     "ExperimentSettings",
     "comparison_table",
     "evaluate_explanations",
+    "evaluate_invalidation",
     "evaluate_robustness",
     "experiment_models",
     "experiment_settings",
     "explainer_templates",
     "fit_model",
+    "fit_refit",
     "format_comparison",
+    "format_invalidation_table",
     "format_report",
+    "invalidation_table",
     "make_model",
     "plot_digits",
     "plot_explanations_2d",

@@ -21,7 +21,9 @@ def save_results(result, output_dir, *, figures=True):
     ``counterfactuals.csv`` (per-run values of every measure, model, setting and energy
     weight), ``robustness.csv`` (accuracy per model, attack and epsilon), the summary
     tables ``table1.csv``, ``validity.csv`` and ``robustness_summary.csv`` (and
-    ``comparison.csv`` when objectives beyond the baseline and CT ran), the text
+    ``comparison.csv`` when objectives beyond the baseline and CT ran), the recourse
+    results ``invalidation.csv`` (per-run invalidation rates) and
+    ``invalidation_summary.csv`` (when the experiment computed them), the text
     ``report.txt``, and with ``figures`` the PNG figures ``explanations_<dataset>.png``
     (the paper's Figure 1, per synthetic data set), ``robustness.png`` and, with digits,
     ``digits_counterfactuals.png``.
@@ -54,7 +56,12 @@ def save_results(result, output_dir, *, figures=True):
                         ("counterfactuals", result.counterfactuals),
                         ("robustness", result.robustness), ("table1", result.table1),
                         ("validity", result.validity),
-                        ("robustness_summary", result.robustness_summary)):
+                        ("robustness_summary", result.robustness_summary),
+                        ("invalidation", getattr(result, "invalidation", None)),
+                        ("invalidation_summary",
+                         getattr(result, "invalidation_summary", None))):
+        if frame is None:
+            continue
         path = out / f"{name}.csv"
         frame.to_csv(path, index=False)
         written.append(path)

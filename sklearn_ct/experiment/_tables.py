@@ -430,19 +430,24 @@ def format_comparison(table):
     return "Objectives compared with the baseline\n" + _layout(header, rows, notes)
 
 
-def format_report(table1, validity, robustness):
+def format_report(table1, validity, robustness, *, invalidation=None, settings=None):
     """All tables as one text report.
 
     Parameters
     ----------
     table1, validity, robustness : pandas.DataFrame
         Results of :func:`table_one`, :func:`validity_table` and :func:`robustness_table`.
+    invalidation : pandas.DataFrame or None, default=None
+        Result of :func:`~sklearn_ct.experiment.invalidation_table`; None leaves the
+        recourse section out.
+    settings : ExperimentSettings or None, default=None
+        The experiment's settings, quoted in the notes of the recourse section.
 
     Returns
     -------
     report : str
-        Table I, its absolute means, the validity and the robustness table, with titles
-        and notes.
+        Table I, its absolute means, the validity and the robustness table, and the
+        invalidation table when given, with titles and notes.
     """
     parts = [
         "Table I: CT vs baseline, % reduction (ours vs paper)",
@@ -457,6 +462,17 @@ def format_report(table1, validity, robustness):
         "Accuracy and robustness",
         format_robustness_table(robustness),
         "",
-        f"Paper: {_paper.PAPER_CITATION}.",
     ]
+    if invalidation is not None and len(invalidation):
+        from ._recourse import format_invalidation_table
+
+        parts += [
+            "Recourse invalidation under retraining and noise (not in the paper)",
+            format_invalidation_table(
+                invalidation,
+                n_refits=None if settings is None else settings.n_refits,
+                noise=None if settings is None else settings.invalidation_noise),
+            "",
+        ]
+    parts.append(f"Paper: {_paper.PAPER_CITATION}.")
     return "\n".join(parts)

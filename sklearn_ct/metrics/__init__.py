@@ -7,6 +7,8 @@ SaTML 2026):
   :func:`redundancy` (alias :func:`sparsity`), :func:`implausibility` (IP),
   :func:`implausibility_mmd` (IP*, built on :func:`mmd`) and :func:`ynn`;
 - model robustness: :func:`robust_accuracy` with :func:`fgsm_attack` and :func:`pgd_attack`;
+- robustness of recourse: :func:`invalidation_rate` (under retraining of the model, or
+  noise on the counterfactual);
 - actionability: :func:`protected_feature_sensitivity` with :func:`integrated_gradients`;
 - model selection: scorers for ``GridSearchCV``/``cross_validate`` that generate
   counterfactuals on the scoring fold (:func:`make_counterfactual_scorer`, :func:`get_scorer`,
@@ -25,6 +27,7 @@ from ._attribution import integrated_gradients, protected_feature_sensitivity
 from ._cost import counterfactual_cost, median_absolute_deviation, redundancy, sparsity
 from ._evaluation import aggregate_runs, evaluate_counterfactuals
 from ._implausibility import implausibility, implausibility_mmd
+from ._invalidation import invalidation_rate
 from ._mmd import median_pairwise_distance, mmd
 from ._scorer import (
     CounterfactualScorer,
@@ -48,6 +51,7 @@ __all__ = [
     "implausibility",
     "implausibility_mmd",
     "integrated_gradients",
+    "invalidation_rate",
     "make_counterfactual_scorer",
     "make_scoring",
     "median_absolute_deviation",
