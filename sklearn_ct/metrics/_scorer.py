@@ -229,7 +229,10 @@ class CounterfactualScorer:
     def _template(self):
         if self.explainer is not None:
             return self.explainer
-        return default_explainer(self._measure.decision_threshold)
+        template = default_explainer(self._measure.decision_threshold)
+        if self._measure.sets:
+            template.set_params(n_per_row=DEFAULT_N_PER_ROW)
+        return template
 
     def __call__(self, estimator, X, y=None):
         """Score ``estimator`` on the fold ``(X, y)``.
@@ -280,6 +283,8 @@ class CounterfactualScorer:
         explainer = self._fitted_explainer(estimator, X, y, explainer_seed)
         model = explainer.estimator_ if hasattr(explainer, "estimator_") else estimator
         result = explainer.explain(X_sub)
+        if spec.sets:
+            return self._score_sets(spec, model, X_sub, result, params)
         X_cf_raw, target = result.counterfactuals, np.asarray(result.target)
         valid = counterfactual_validity(model, X_cf_raw, target,
                                         threshold=self.validity_threshold, aggregate=False)
@@ -299,6 +304,37 @@ class CounterfactualScorer:
             X_ref=_as_float(X, "X"), X_ref_raw=X, y_ref=None if y is None else np.asarray(y),
         )
         return self._sign * spec.score(cfs.subset(selected), params)
+
+    def _score_sets(self, spec, model, X_sub, result, params):
+        """A measure of each row's several counterfactuals (diversity), signed."""
+        valid = np.asarray(result.valid)
+        if valid.ndim != 2 or valid.shape[1] < 2:
+            raise ValueError(
+                f"The {spec.name} scorer needs several counterfactuals per row: use an "
+                "explainer with n_per_row >= 2, e.g. make_counterfactual_scorer("
+                f"{spec.name!r}, explainer=CounterfactualExplainer(None, n_per_row=4)).")
+        k = valid.shape[1]
+        X_f = _as_float(X_sub, "X")
+        # One row per counterfactual (explain gives a DataFrame so, or an array (n, k, p)).
+        flat = result.counterfactuals
+        if not hasattr(flat, "iloc"):
+            flat = np.asarray(flat).reshape(-1, np.shape(flat)[-1])
+        target = np.repeat(np.asarray(result.target), k)
+        valid = counterfactual_validity(model, flat, target, threshold=self.validity_threshold,
+                                        aggregate=False).reshape(-1, k)
+        cfs = Counterfactuals(
+            X=X_f, X_cf=_as_float(flat, "The counterfactuals").reshape(X_f.shape[0], k, -1),
+            X_cf_raw=result.counterfactuals, target=target,
+            valid=valid if self.valid_only else np.ones_like(valid), model=model,
+            X_ref=None, X_ref_raw=None, y_ref=None)
+        score = spec.score(cfs, params)
+        if np.isnan(score):
+            warnings.warn(
+                f"No row has two valid counterfactuals to compare, so {spec.name} is "
+                f"undefined; returning no_valid_score={self.no_valid_score!r}.",
+                UndefinedMetricWarning, stacklevel=3)
+            return float(self.no_valid_score)
+        return self._sign * score
 
     def _fitted_explainer(self, estimator, X, y, seed):
         if _is_explainer(estimator):
@@ -406,7 +442,12 @@ _SCORER_METRICS = {
     "ynn": "ynn",
     "redundancy": "redundancy",
     "robust_accuracy": "robust_accuracy",
+    "counterfactual_diversity": "counterfactual_diversity",
+    "change_set_diversity": "change_set_diversity",
 }
+
+#: Counterfactuals per row of the default explainer of the diversity scorers.
+DEFAULT_N_PER_ROW = 4
 
 
 def get_scorer_names():
