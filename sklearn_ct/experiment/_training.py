@@ -55,7 +55,8 @@ def make_model(data, model, settings, random_state):
     model : {"BL", "CT", "CT_protected"}
         Which model.
     settings : ExperimentSettings
-        Experiment settings (epochs, ``zero_mutability_penalties``).
+        Experiment settings (epochs, ``zero_mutability_penalties``,
+        ``categorical_groups``).
     random_state : int
         The experiment's seed.
 
@@ -75,6 +76,9 @@ def make_model(data, model, settings, random_state):
         n_counterfactuals=min(spec.n_counterfactuals, len(data.y_train)),
         domain=data.domain, random_state=model_seed(random_state, spec.name, model),
     )
+    if model != "BL" and settings.categorical_groups and data.categorical_groups:
+        # The baseline never searches during training; only CT's search sees the groups.
+        params["categorical_groups"] = [list(g) for g in data.categorical_groups]
     if model == "BL":
         params["objective"] = "vanilla"
     elif model == "CT_protected":

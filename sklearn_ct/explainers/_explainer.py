@@ -21,6 +21,7 @@ from .._model import encode_labels, is_fitted, resolve_model, split_pipeline
 from .._utils import DEPRECATED, SEED_MAX, renamed_max_iter
 from ..generators import GENERATORS, BaseGenerator, check_generator
 from ._categorical import snap
+from ._dask import dask_explain, dask_kind, dask_transform
 from ._feature_space import _FeatureSpace, is_numeric_input, merge_rows
 from ._mapping import check_invertible, is_frame
 from ._targets import check_target_spec, resolve_targets, row_uniform
@@ -122,8 +123,8 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         Weight of the diversity term of gradient searches when ``n_per_row > 1``: each
         candidate's objective gains ``diversity_weight * mean_b 1 / (1 + ||x'_a -
         x'_b||_1)`` over the row's other candidates ``b`` (the kernel of DiCE's
-        determinantal diversity; Mothilal, Sharma and Tan, 2020). 0 keeps only the
-        different starting points.
+        determinantal diversity; Mothilal, Sharma and Tan, 2020), fading linearly to 0
+        by half of ``max_steps``. 0 keeps only the different starting points.
     classes : array-like, default=None
         Class labels of a bare ``torch.nn.Module`` (or a skorch net fitted without
         labels), in logit order; ``None`` uses ``range(n_logits)``. Ignored for models
@@ -559,18 +560,25 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Factuals, with the features seen in :meth:`fit`.
+        X : array-like, DataFrame, Dask DataFrame or Dask array of shape \
+(n_samples, n_features)
+            Factuals, with the features seen in :meth:`fit`. A Dask collection is
+            explained lazily, one task per partition (row chunk), on the Dask cluster in
+            use; each row gives exactly its in-memory counterfactual.
 
         Returns
         -------
-        X_cf : ndarray or DataFrame of shape (n_samples, n_features)
-            One counterfactual per row, with the columns of ``X``. Numeric inputs give a
-            float array of ``X``'s precision (a DataFrame with ``set_output``); a DataFrame
-            with categorical (string) columns gives a DataFrame whose categorical columns
-            keep their dtype and numeric columns are float64.
+        X_cf : ndarray, DataFrame or Dask collection of shape (n_samples, n_features)
+            One counterfactual per row (the best one when ``n_per_row > 1``), with the
+            columns of ``X``. Numeric inputs give a float array of ``X``'s precision (a
+            DataFrame with ``set_output``); a DataFrame with categorical (string) columns
+            gives a DataFrame whose categorical columns keep their dtype and numeric
+            columns are float64. Dask inputs give the same type (a Dask DataFrame with
+            ``X``'s index and columns, or a Dask array).
         """
         check_is_fitted(self)
+        if dask_kind(X) is not None:
+            return dask_transform(self, X)
         result = self._explain(X, self.target, False)
         if self.n_per_row == 1:
             return result.counterfactuals
@@ -586,12 +594,20 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Factuals.
+        X : array-like, DataFrame, Dask DataFrame or Dask array of shape \
+(n_samples, n_features)
+            Factuals. For a Dask collection every field of the result is a lazy Dask
+            collection computed partition by partition: ``counterfactuals`` a Dask
+            DataFrame (with ``X``'s index, repeated per candidate when ``n_per_row >
+            1``) or Dask array, the others Dask arrays. They come from one task per
+            partition, so compute them together (``dask.compute(*result.values())``)
+            to run each search once.
         target : "opposite", "random", label or array-like, default=None
-            Overrides the explainer's ``target`` for this call.
+            Overrides the explainer's ``target`` for this call (Dask collections: not
+            an array).
         return_path : bool, default=False
-            Also return every iterate of the gradient search.
+            Also return every iterate of the gradient search (not for Dask
+            collections).
 
         Returns
         -------
@@ -629,6 +645,10 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         """
         check_is_fitted(self)
         target = self.target if target is None else target
+        if dask_kind(X) is not None:
+            if return_path:
+                raise ValueError("return_path=True is not available for Dask collections.")
+            return dask_explain(self, X, target)
         result = self._explain(X, target, bool(return_path))
         k = self.n_per_row
         if is_frame(X):

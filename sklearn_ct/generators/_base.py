@@ -497,12 +497,13 @@ def search_counterfactuals(
         (``x`` and ``target`` repeat within a block); only used by the diversity term.
     diversity_weight : float, default=0.0
         Weight ``w`` of the diversity term that is added to each candidate's objective
-        when ``n_per_row > 1``: ``w * mean_b 1 / (1 + ||x'_a - x'_b||_1)`` over the other
-        candidates ``b`` of its block, at their current positions (a stopped candidate at
-        its final one), which are constants in candidate ``a``'s objective. The
-        similarity is the kernel of DiCE's determinantal diversity (Mothilal, Sharma and
-        Tan, 2020); it pushes a block's candidates apart while they search, and fades as
-        they separate.
+        when ``n_per_row > 1``: ``w * fade(t) * mean_b 1 / (1 + ||x'_a - x'_b||_1)``
+        over the other candidates ``b`` of its block, at their current positions (a
+        stopped candidate at its final one), which are constants in candidate ``a``'s
+        objective. The similarity is the kernel of DiCE's determinantal diversity
+        (Mothilal, Sharma and Tan, 2020); it pushes a block's candidates apart and
+        weakens as they separate. ``fade(t) = max(0, 1 - 2 t / max_steps)`` switches it
+        off by half the budget, so that the rest of the search only seeks the target.
     groups : sequence of Group, default=()
         One-hot groups among the columns; used when ``project_groups`` is True.
     project_groups : bool, default=False
@@ -649,9 +650,12 @@ def search_counterfactuals(
                 stopped = done if stopped is None else stopped | done
                 n_stopped += n_done
             loss = generator.objective(logits, t_act, xa, x_act, t, max_steps)
-            if diverse:
-                loss = loss + diversity_weight * _block_similarity(xa, positions, rows,
-                                                                   n_per_row)
+            fade = 1.0 - 2.0 * t / max_steps if diverse else 0.0
+            if fade > 0:
+                # The repulsion fades out by half the budget: near the threshold it could
+                # otherwise balance the class loss and keep candidates from maturing.
+                loss = loss + fade * diversity_weight * _block_similarity(
+                    xa, positions, rows, n_per_row)
             # Summing per-row objectives gives every row the gradient of its own
             # objective: rows never interact, whatever the batch size.
             (grad,) = torch.autograd.grad(loss.sum(), s)
