@@ -117,6 +117,7 @@ def dask_transform(explainer, X):
 
 def _explain_part(part, explainer, target):
     res = explainer.explain(part, target=target)
+    res._index = part.index if isinstance(part, pd.DataFrame) else None
     cf = res.counterfactuals
     if isinstance(cf, pd.DataFrame) and explainer.n_per_row > 1:
         # Dask frames have no MultiIndex: keep the factual's index (repeated per
@@ -130,15 +131,27 @@ def _field(res, name):
     return res[name]
 
 
+def _pandas_field(res, name):
+    """A field as a pandas Series (one value per row) or a frame (one column per
+    candidate), on the partition's index."""
+    value = res[name]
+    if value.ndim == 2:
+        return pd.DataFrame(value, index=res._index)
+    return pd.Series(value, index=res._index, name=name)
+
+
 def dask_explain(explainer, X, target):
     """``explain`` of a Dask collection: a Bunch of lazy Dask collections.
 
     Each partition is explained by one task; every field of the result is taken from
     that task's output, so computing the fields together (``dask.compute``) runs each
-    search once.
+    search once. For a Dask DataFrame the fields are Dask Series (one value per row) or
+    DataFrames (one column per candidate) on ``X``'s index; for a Dask array, Dask
+    arrays.
     """
     import dask
     import dask.array as da
+    import dask.dataframe as dd
     from sklearn.utils import Bunch
 
     if not (isinstance(target, str) or np.ndim(target) == 0):
@@ -160,6 +173,16 @@ def dask_explain(explainer, X, target):
     get = dask.delayed(_field, pure=True)
 
     def array(name, per_cf, dtype):
+        if kind == "frame":
+            # Dask DataFrame in, Dask pandas objects out: a Series per field, or a frame
+            # with one column per candidate, on X's index.
+            pandas = dask.delayed(_pandas_field, pure=True)
+            if per_cf and k > 1:
+                meta = pd.DataFrame({j: pd.Series(dtype=dtype) for j in range(k)})
+            else:
+                meta = pd.Series(dtype=dtype, name=name)
+            return dd.from_delayed([pandas(r, name) for r in results], meta=meta,
+                                   verify_meta=False)
         shape = (lambda m: (m, k)) if (per_cf and k > 1) else (lambda m: (m,))
         return da.concatenate([da.from_delayed(get(r, name), shape=shape(m), dtype=dtype)
                                for r, m in zip(results, sizes)], axis=0)
@@ -167,8 +190,6 @@ def dask_explain(explainer, X, target):
     classes = explainer.classes_
     out = Bunch()
     if kind == "frame":
-        import dask.dataframe as dd
-
         meta = _output_meta(explainer, X._meta)
         out.counterfactuals = dd.from_delayed([get(r, "counterfactuals") for r in results],
                                               meta=meta, verify_meta=False)

@@ -597,11 +597,13 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         X : array-like, DataFrame, Dask DataFrame or Dask array of shape \
 (n_samples, n_features)
             Factuals. For a Dask collection every field of the result is a lazy Dask
-            collection computed partition by partition: ``counterfactuals`` a Dask
-            DataFrame (with ``X``'s index, repeated per candidate when ``n_per_row >
-            1``) or Dask array, the others Dask arrays. They come from one task per
-            partition, so compute them together (``dask.compute(*result.values())``)
-            to run each search once.
+            collection computed partition by partition. For a Dask DataFrame:
+            ``counterfactuals`` a Dask DataFrame (with ``X``'s index, repeated per
+            candidate when ``n_per_row > 1``), the other fields Dask Series on ``X``'s
+            index (Dask DataFrames with one column per candidate for the fields of
+            each counterfactual); for a Dask array, Dask arrays. They come from one
+            task per partition, so compute them together
+            (``dask.compute(*result.values())``) to run each search once.
         target : "opposite", "random", label or array-like, default=None
             Overrides the explainer's ``target`` for this call (Dask collections: not
             an array).
