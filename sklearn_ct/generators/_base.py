@@ -368,24 +368,33 @@ class _GroupProjection:
 
     Each group becomes the unit vector of its largest entry (the first one on ties, as
     :func:`numpy.argmax` and the explainer's final snapping); a group with an implicit
-    (dropped) category scores that category ``1 - sum(columns)``, so it may become all
-    zeros.
+    (dropped) category scores that category ``1 - sum(columns)``, ranked first, so it may
+    become all zeros. The search calls this after every step: groups of consecutive
+    columns (what encoders produce) are projected on views, without copies.
     """
 
     def __init__(self, groups, device):
-        self.groups = [
-            (torch.as_tensor(np.asarray(g.columns), dtype=torch.long, device=device),
-             bool(getattr(g, "implicit", False)))
-            for g in groups
-        ]
+        self.groups = []
+        for g in groups:
+            cols = np.asarray(g.columns, dtype=np.int64)
+            span = None
+            if cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
+                span = slice(int(cols[0]), int(cols[0]) + cols.size)
+            self.groups.append((torch.as_tensor(cols, device=device), span,
+                                bool(getattr(g, "implicit", False))))
 
     def __call__(self, z):
-        for cols, implicit in self.groups:
-            block = z.index_select(1, cols)
+        for cols, span, implicit in self.groups:
+            block = z[:, span] if span is not None else z.index_select(1, cols)
+            top, best = block.max(dim=1, keepdim=True)
+            onehot = torch.zeros_like(block).scatter_(1, best, 1.0)
             if implicit:
-                block = torch.cat([1.0 - block.sum(dim=1, keepdim=True), block], dim=1)
-            onehot = F.one_hot(block.argmax(dim=1), block.shape[1]).to(z.dtype)
-            z[:, cols] = onehot[:, 1:] if implicit else onehot
+                # The dropped category wins ties, as it comes first.
+                onehot.masked_fill_(1.0 - block.sum(dim=1, keepdim=True) >= top, 0.0)
+            if span is not None:
+                block.copy_(onehot)
+            else:
+                z[:, cols] = onehot
         return z
 
 
