@@ -197,3 +197,34 @@ def test_explainer_uses_the_trained_groups_and_steps():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         CounterfactualExplainer(clf, categorical_groups="auto").fit(Z)
+
+
+# -- the experiment's switches -----------------------------------------------------------
+
+
+def test_experiment_switches_reach_models_and_explainers():
+    from sklearn_ct._cli import _parser, _settings_overrides
+    from sklearn_ct.experiment import experiment_settings, prepare_dataset
+    from sklearn_ct.experiment._evaluation import explainer_templates
+    from sklearn_ct.experiment._training import make_model
+
+    data = prepare_dataset("german_credit", max_train_rows=50)
+    parser, _ = _parser()
+    args = parser.parse_args(["experiment", "--categorical-groups",
+                              "--categorical-snapping", "step"])
+    settings = experiment_settings("quick", **_settings_overrides(args, None))
+    assert settings.categorical_groups and settings.categorical_snapping == "step"
+    assert make_model(data, "BL", settings, 0).categorical_groups is None
+    for model in ("CT", "CT_protected"):
+        assert make_model(data, model, settings, 0).categorical_groups == \
+            data.categorical_groups
+    for setting in ("plausibility", "protected"):
+        for template in explainer_templates(data, settings, setting):
+            assert template.categorical_snapping == "step"
+    default = experiment_settings("quick")
+    assert make_model(data, "CT", default, 0).categorical_groups is None
+    assert explainer_templates(data, default, "protected")[0].categorical_snapping == "end"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["experiment", "--categorical-snapping", "never"])
+    with pytest.raises(ValueError, match="categorical_snapping"):
+        experiment_settings("quick", categorical_snapping="never")
