@@ -93,7 +93,6 @@ in_memory = explainer.transform(first)
 numeric = first.select_dtypes("number").columns
 print("numeric columns equal to in-memory:",
       np.allclose(counterfactuals.iloc[:200][numeric], in_memory[numeric], atol=1e-9))
-print("categorical columns equal:",
-      bool((counterfactuals.iloc[:200].drop(columns=numeric) ==
-            in_memory.drop(columns=numeric)).all().all()))
+same = counterfactuals.iloc[:200].drop(columns=numeric) == in_memory.drop(columns=numeric)
+print("categorical columns equal:", bool(same.all().all()))
 print("age kept:", bool((counterfactuals["age"] == customers["age"]).all()))

@@ -3,20 +3,33 @@
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import itertools
 import pickle
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from sklearn_ct.datasets import load_german_credit
+from sklearn_ct import CTClassifier
+from sklearn_ct.datasets import load_german_credit, make_moons
 from sklearn_ct.explainers import CounterfactualExplainer
 from sklearn_ct.generators import (
     ECCoGenerator,
     GenericGenerator,
     GrowingSpheresGenerator,
     REVISEGenerator,
+    search_counterfactuals,
+)
+from sklearn_ct.metrics import (
+    change_set_diversity,
+    counterfactual_diversity,
+    get_scorer,
+    make_counterfactual_scorer,
 )
 
 REFERENCE = Path(__file__).parent / "data" / "k1_reference.pkl"
@@ -56,23 +69,6 @@ def test_k1_is_bit_for_bit_the_previous_search(case):
 
 
 # -- several counterfactuals per row -------------------------------------------------------
-
-import itertools  # noqa: E402
-
-import torch  # noqa: E402
-from sklearn.compose import ColumnTransformer  # noqa: E402
-from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
-
-from sklearn_ct import CTClassifier  # noqa: E402
-from sklearn_ct.datasets import make_moons  # noqa: E402
-from sklearn_ct.generators import search_counterfactuals  # noqa: E402
-from sklearn_ct.metrics import (  # noqa: E402
-    change_set_diversity,
-    counterfactual_diversity,
-    get_scorer,
-    make_counterfactual_scorer,
-)
 
 K = 4
 

@@ -471,10 +471,9 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
             rep = np.repeat(np.arange(n_rows), k)
             start = self._starts(Z, k)
             X_raw = X_raw.iloc[rep] if is_frame(X_raw) else X_raw[rep]
-            Z, Xv, t, start = Z[rep], Xv[rep], t[rep], start
-            predicted_k, already_k = predicted[rep], already[rep]
+            Z, Xv, t, already_k = Z[rep], Xv[rep], t[rep], already[rep]
         else:
-            predicted_k, already_k = predicted, already
+            already_k = already
         n = Z.shape[0]
         rows = np.arange(n)
         todo = ~already_k
