@@ -31,6 +31,7 @@ from ._net import CTNet
 from ._sampling import SAMPLED_OBJECTIVES, sampling_callback
 from ._utils import DEPRECATED, SEED_MAX, atomic_fit, check_device, renamed_max_iter
 from .callbacks import CounterfactualGeneration
+from .explainers._categorical import resolve_groups
 from .generators import BaseGenerator, check_generator
 from .generators._registry import generator_names
 
@@ -44,6 +45,23 @@ OBJECTIVES = {
     "jem": (True, True, False),
     "pgd": (False, False, True),
 }
+
+
+def _resolve_training_groups(categorical_groups, X, feature_names, mutability):
+    """``categorical_groups`` as Group objects, each wholly immutable or wholly free."""
+    numeric = np.ones(X.shape[1], dtype=bool)
+    groups = resolve_groups(categorical_groups, np.asarray(X, dtype=np.float64),
+                            feature_names, numeric)
+    for g in groups:
+        directions = set(mutability[g.columns])
+        if directions & {"increase", "decrease"} or len(directions) > 1:
+            names = [feature_names[j] if feature_names is not None else int(j)
+                     for j in g.columns]
+            raise ValueError(
+                f"The one-hot group {names} must be wholly 'none' or wholly 'both' in "
+                f"mutability; got {sorted(directions)}.")
+    return groups
+
 
 class CTClassifier(ClassifierMixin, BaseEstimator):
     """Neural-network classifier trained with Counterfactual Training (CT).
@@ -154,6 +172,21 @@ instance, default=None
         in ``feature_names_in_`` (DataFrame input) or given by column index. Constrained
         features are masked in the search and protected in the positive samples
         (point-mass rule), so the model learns not to rely on them for recourse.
+    categorical_groups : None, "auto" or list of lists, default=None
+        One-hot (dummy) encoded categorical features among the columns of ``X``, as for
+        :class:`~sklearn_ct.CounterfactualExplainer`: each group is a list of column
+        names (DataFrame input) or indices, whose values are 0 or 1 with at most one 1
+        per row. The training-time search then projects every group onto a valid
+        one-hot vector after every step, so the counterfactuals whose energy CT compares
+        with real data hold real categories (without groups, one-hot columns are searched
+        as continuous values, as in the reference implementation). ``"auto"`` finds the
+        groups by the feature names (:func:`~sklearn_ct.find_categorical_groups`): runs
+        of columns named ``<feature>_<category>``, as a ``OneHotEncoder`` in a
+        ``ColumnTransformer`` names them when the pipeline passes pandas DataFrames
+        (``set_output(transform="pandas")``). A group's mutability must be ``"none"``
+        or ``"both"``. The objectives without a counterfactual search (``"jem"``,
+        ``"pgd"``, ``"vanilla"``) only record the groups (``categorical_groups_``), for
+        the explainer.
     domain : None, "infer", tuple, dict or array-like, default="infer"
         Bounds for counterfactual features, enforced after every search step. ``"infer"``
         uses ``[min(mean - 2 std, min), max(mean + 2 std, max)]`` per feature of the
@@ -211,6 +244,9 @@ instance, default=None
         Domain bounds used during training.
     mutability_ : ndarray of str, shape (`n_features_in_`,)
         Direction of every feature.
+    categorical_groups_ : list of list of int
+        Column indices of each one-hot group kept valid during training (empty without
+        ``categorical_groups``).
     n_iter_ : int
         Number of epochs run in the last fit.
 
@@ -271,6 +307,7 @@ instance, default=None
         "pgd_steps": [Interval(numbers.Integral, 1, None, closed="left")],
         "pgd_step_size": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "mutability": [None, dict, "array-like"],
+        "categorical_groups": [None, StrOptions({"auto"}), list],
         "domain": [None, StrOptions({"infer"}), dict, "array-like"],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -311,6 +348,7 @@ instance, default=None
         pgd_steps=10,
         pgd_step_size=None,
         mutability=None,
+        categorical_groups=None,
         domain="infer",
         max_epochs=100,
         batch_size=32,
@@ -348,6 +386,7 @@ instance, default=None
         self.pgd_steps = pgd_steps
         self.pgd_step_size = pgd_step_size
         self.mutability = mutability
+        self.categorical_groups = categorical_groups
         self.domain = domain
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -433,6 +472,8 @@ instance, default=None
         domain = resolve_domain(self.domain, X, feature_names)
         check_domain_covers(domain, X, feature_names)
         mutability = resolve_mutability(self.mutability, X.shape[1], feature_names)
+        groups = _resolve_training_groups(self.categorical_groups, X, feature_names,
+                                          mutability)
 
         rng = check_random_state(self.random_state)
         seed_torch, seed_pool, seed_split = (int(s) for s in rng.randint(SEED_MAX, size=3))
@@ -510,6 +551,7 @@ instance, default=None
                     can_increase=can_inc,
                     can_decrease=can_dec,
                     random_state=seed_pool,
+                    **({"groups": groups} if groups else {}),
                 ),
             ))
         if self.verbose:
@@ -559,6 +601,10 @@ instance, default=None
         self.classes_ = classes
         self.domain_ = domain
         self.mutability_ = mutability
+        self.categorical_groups_ = [g.columns.tolist() for g in groups]
+        # The explainer reads these (with their implicit categories) to treat the same
+        # columns as categories when it explains this model.
+        self._groups = groups
         self.generator_ = generator
         self.net_ = net
         self.n_iter_ = len(net.history)

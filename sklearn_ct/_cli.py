@@ -121,6 +121,13 @@ def _parser():
                      help="train the synthetic protected CT models without the adversarial "
                           "and ridge terms, as the reference's records of the paper's cost "
                           "runs say (off by default, see doc/reproducing.rst)")
+    exp.add_argument("--categorical-groups", action="store_true", default=None,
+                     help="train the CT models of tabular data with their one-hot groups "
+                          "kept valid at every search step (off by default, as in the "
+                          "reference)")
+    exp.add_argument("--categorical-snapping", choices=("end", "step"), default=None,
+                     help="test-time handling of one-hot groups: snap once after the "
+                          "search (end, default) or project after every step (step)")
     exp.add_argument("--seed", type=_seed, default=0, metavar="N",
                      help="random seed, a non-negative integer (default: 0)")
     exp.add_argument("--output", metavar="DIR", default=DEFAULT_OUTPUT,
@@ -163,6 +170,8 @@ def _settings_overrides(args, datasets):
         max_epochs=args.epochs, max_train_rows=args.train_rows, n_refits=args.refits,
         zero_mutability_penalties=args.zero_mutability_penalties,
         objectives=args.objectives,
+        categorical_groups=args.categorical_groups,
+        categorical_snapping=args.categorical_snapping,
     )
 
 

@@ -81,6 +81,8 @@ class CounterfactualGeneration(Callback):
         Mutability masks.
     random_state : int, default=0
         Seed of the pool's random draws.
+    groups : sequence of Group, default=()
+        One-hot groups, projected onto valid one-hot vectors after every search step.
     max_iter : int
         Deprecated alias of ``max_steps``.
     """
@@ -100,6 +102,7 @@ class CounterfactualGeneration(Callback):
         can_increase=None,
         can_decrease=None,
         random_state=0,
+        groups=(),
         max_iter=DEPRECATED,
     ):
         self.generator = generator
@@ -114,6 +117,7 @@ class CounterfactualGeneration(Callback):
         self.can_increase = can_increase
         self.can_decrease = can_decrease
         self.random_state = random_state
+        self.groups = groups
         self.max_iter = max_iter
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -216,6 +220,9 @@ class CounterfactualGeneration(Callback):
             can_increase=self.can_increase_,
             can_decrease=self.can_decrease_,
             epsilon=self.adversarial_epsilon,
+            # Real categories in every iterate: only passed with groups, so that a search
+            # without them is the same call as before.
+            **({"groups": self.groups, "project_groups": True} if self.groups else {}),
         )
         x_pos = self._draw_positives(target)
         mature = result.converged

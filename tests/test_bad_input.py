@@ -503,6 +503,22 @@ def _gs_fit_nan(env):
     return fresh(env, GrowingSpheresGenerator()).fit(X)
 
 
+def _onehot_frame(env):
+    """The data with a one-hot categorical feature ``c`` (columns ``c_a``, ``c_b``)."""
+    cat = (np.arange(env.X.shape[0]) % 3 == 0).astype(float)
+    return pd.DataFrame({"x0": env.X[:, 0], "x1": env.X[:, 1], "c_a": cat, "c_b": 1 - cat})
+
+
+def _fit_groups(env, **params):
+    return fresh(env, _clf(**params)).fit(_onehot_frame(env), env.y)
+
+
+def _dask_explain_path(env):
+    import dask.array as da
+
+    return env.explainer.explain(da.from_array(env.X, chunks=20), return_path=True)
+
+
 # -- the command line ---------------------------------------------------------------------
 
 CLI_TINY = ["--datasets", "ls", "--runs", "2", "--individuals", "8", "--epochs", "2",
@@ -816,6 +832,39 @@ CASES = [
     Case("joblib-hash-stable-pgd", 8, lambda e: _hash_twice(e, objective="pgd"), None,
          check=_check_same_hash),
 
+    # ---- one-hot groups and several counterfactuals per row (issue 12) -------------------
+    Case("clf-categorical_groups-unknown-column", 1,
+         lambda e: _fit_groups(e, categorical_groups=[["c_a", "c_x"]]), E,
+         "categorical_groups.*'c_x'", "fresh"),
+    Case("clf-categorical_groups-index-out-of-range", 1,
+         lambda e: _fit_with(e, categorical_groups=[[0, 7]]), E, "feature index 7", "fresh"),
+    Case("clf-categorical_groups-not-onehot", 1,
+         lambda e: _fit_groups(e, categorical_groups=[["x0", "x1"]]), E,
+         "(?i)not one-hot", "fresh"),
+    Case("clf-categorical_groups-string", 0,
+         lambda e: _fit_with(e, categorical_groups="yes"), E, "categorical_groups", "fresh"),
+    Case("clf-categorical_groups-mixed-mutability", 1,
+         lambda e: _fit_groups(e, categorical_groups=[["c_a", "c_b"]],
+                               mutability={"c_a": "none"}), E,
+         "wholly 'none' or wholly 'both'", "fresh"),
+    Case("refit-categorical_groups-unknown-column", 1,
+         lambda e: _refit(e, categorical_groups=[[0, 7]]), E, "feature index 7", "clf"),
+    Case("explainer-n_per_row-zero", 0, lambda e: _explain_with(e, n_per_row=0), E,
+         "n_per_row", "fresh"),
+    Case("explainer-diversity_weight-negative", 0,
+         lambda e: _explain_with(e, diversity_weight=-0.5), E, "diversity_weight", "fresh"),
+    Case("explainer-categorical_snapping-unknown", 0,
+         lambda e: _explain_with(e, categorical_snapping="middle"), E,
+         "categorical_snapping", "fresh"),
+    Case("explain-dask-return-path", 0, _dask_explain_path, E, "return_path", "explainer"),
+    Case("scorer-diversity-one-per-row", 0,
+         lambda e: M.make_counterfactual_scorer(
+             "counterfactual_diversity",
+             explainer=CounterfactualExplainer(None, n_per_row=1, max_steps=5))(
+                 e.clf, e.X, e.y), E, "n_per_row >= 2", "clf"),
+    Case("diversity-not-sets", 0, lambda e: M.counterfactual_diversity(e.X), E,
+         "several counterfactuals per factual"),
+
     # ---- CTClassifier: prediction --------------------------------------------------------
     Case("predict-unfitted", 0, lambda e: _clf().predict(e.X), NF, "not fitted"),
     Case("predict_proba-unfitted", 0, lambda e: _clf().predict_proba(e.X), NF, "not fitted"),
@@ -1071,6 +1120,9 @@ CASES = [
     _cli_case("cli-dataset-unknown", ["--datasets", "cred"], "cred"),
     _cli_case("cli-quick-and-full", ["--quick", "--full"], "--full"),
     _cli_case("cli-unknown-option", ["--bogus"], "--bogus"),
+    _cli_case("cli-categorical-snapping-unknown", ["--categorical-snapping", "middle"],
+              "--categorical-snapping"),
+    _cli_case("cli-refits-negative", ["--refits", "-1"], "--refits"),
 ]
 
 

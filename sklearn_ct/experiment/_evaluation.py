@@ -74,6 +74,7 @@ def explainer_templates(data, settings, setting):
             max_steps=settings.eval_max_iter, decision_threshold=threshold, step_size=0.1,
             mutability=mutability, domain=data.domain,
             categorical_groups=data.categorical_groups or None,
+            categorical_snapping=settings.categorical_snapping,
         )
         for lam in settings.lambda_energies
     ]

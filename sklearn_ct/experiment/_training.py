@@ -105,7 +105,8 @@ def make_model(data, model, settings, random_state):
         :func:`experiment_models` (``"JEM"``, ``"PGD"``, ``"AR"``, ``"AR_protected"``,
         ...).
     settings : ExperimentSettings
-        Experiment settings (epochs, ``zero_mutability_penalties``).
+        Experiment settings (epochs, ``zero_mutability_penalties``,
+        ``categorical_groups``).
     random_state : int
         The experiment's seed.
 
@@ -134,6 +135,11 @@ def make_model(data, model, settings, random_state):
         domain=data.domain, random_state=model_seed(random_state, spec.name, model),
         objective=objective,
     )
+    if (objective in _USES_MUTABILITY and settings.categorical_groups
+            and data.categorical_groups):
+        # Only the objectives with a training-time counterfactual search (CT and its
+        # ablations) use the groups; the others would merely record them.
+        params["categorical_groups"] = [list(g) for g in data.categorical_groups]
     if protected:
         params["mutability"] = {j: "none" for j in data.immutable}
     if (model == "CT_protected" and spec.kind == "synthetic"

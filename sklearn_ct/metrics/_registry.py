@@ -21,6 +21,7 @@ from sklearn.utils import _safe_indexing
 from ..explainers._default import COST_THRESHOLD, PLAUSIBILITY_THRESHOLD
 from ._adversarial import robust_accuracy
 from ._cost import counterfactual_cost, redundancy
+from ._diversity import change_set_diversity, counterfactual_diversity
 from ._implausibility import implausibility, implausibility_mmd
 from ._invalidation import invalidation_rate
 from ._validity import counterfactual_validity
@@ -87,6 +88,10 @@ class Measure(NamedTuple):
     valid_required : bool
         Defined for valid counterfactuals only (the invalidation rate), whatever the
         caller's choice of ``valid_only``.
+    sets : bool
+        Measured on each factual's set of counterfactuals (an explainer with
+        ``n_per_row >= 2``): ``X_cf`` has shape (n, n_per_row, n_features) and ``valid``
+        (n, n_per_row); the values are one per factual.
     """
 
     name: str
@@ -101,12 +106,18 @@ class Measure(NamedTuple):
     needs_y: bool = False
     uses_counterfactuals: bool = True
     valid_required: bool = False
+    sets: bool = False
 
     def score(self, cfs, kwargs):
         """The measure of the set ``cfs`` (one float)."""
         if self.aggregate is not None:
             return self.aggregate(cfs, kwargs)
-        return float(np.mean(self.values(cfs, kwargs)))
+        values = np.asarray(self.values(cfs, kwargs), dtype=np.float64)
+        if self.sets:
+            # Factuals with fewer than two counterfactuals to compare have no value.
+            values = values[~np.isnan(values)]
+            return float(values.mean()) if values.size else float("nan")
+        return float(np.mean(values))
 
 
 def _cost(cfs, kwargs):
@@ -138,6 +149,15 @@ def _invalidation(cfs, kwargs):
     # NaN for the counterfactuals that are not valid under the model (valid_required).
     return invalidation_rate(cfs.model, cfs.X_cf_raw, cfs.target,
                              threshold=cfs.validity_threshold, aggregate=False, **kwargs)
+
+
+def _diversity(cfs, kwargs):
+    return counterfactual_diversity(cfs.X_cf, valid=cfs.valid, aggregate=False, **kwargs)
+
+
+def _change_sets(cfs, kwargs):
+    return change_set_diversity(cfs.X, cfs.X_cf, valid=cfs.valid, aggregate=False,
+                                **kwargs)
 
 
 def _validity(cfs, kwargs):
@@ -178,6 +198,14 @@ MEASURES = {m.name: m for m in (
             PLAUSIBILITY_THRESHOLD,
             ("estimator", "X_cf", "target", "X", "y", "threshold", "aggregate"),
             values=_invalidation, valid_required=True),
+    # Diversity of several counterfactuals per factual; ``valid`` marks which of a
+    # factual's counterfactuals count (all of them unless the caller filters).
+    Measure("counterfactual_diversity", None, counterfactual_diversity, True,
+            COST_THRESHOLD, ("X_cf", "valid", "aggregate"), values=_diversity,
+            filtered=False, sets=True),
+    Measure("change_set_diversity", None, change_set_diversity, True, COST_THRESHOLD,
+            ("X", "X_cf", "valid", "aggregate"), values=_change_sets, filtered=False,
+            sets=True),
 )}
 
 #: Other names of the measures: the protocol's labels and common synonyms.

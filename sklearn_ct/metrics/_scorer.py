@@ -114,10 +114,12 @@ class CounterfactualScorer:
         One of ``"counterfactual_validity"`` (alias ``"validity"``),
         ``"counterfactual_cost"`` (``"cost"``), ``"implausibility"``,
         ``"implausibility_mmd"``, ``"ynn"``, ``"redundancy"`` (``"sparsity"``),
-        ``"robust_accuracy"`` or ``"invalidation_rate"`` (``"invalidation"``); the
-        functions of the same names in :mod:`sklearn_ct.metrics` are accepted too. Any
-        other callable is a custom metric ``metric(X, X_cf, **metric_params)`` returning
-        one value per counterfactual (they are averaged) or a float.
+        ``"robust_accuracy"``, ``"invalidation_rate"`` (``"invalidation"``),
+        ``"counterfactual_diversity"`` or ``"change_set_diversity"`` (of each row's
+        ``n_per_row`` counterfactuals); the functions of the same names in
+        :mod:`sklearn_ct.metrics` are accepted too. Any other callable is a custom metric
+        ``metric(X, X_cf, **metric_params)`` returning one value per counterfactual (they
+        are averaged) or a float.
     explainer : explainer or None, default=None
         Unfitted template, cloned for every call, e.g.
         ``CounterfactualExplainer(None, generator="generic", max_steps=30)``. None uses the
@@ -230,7 +232,10 @@ class CounterfactualScorer:
     def _template(self):
         if self.explainer is not None:
             return self.explainer
-        return default_explainer(self._measure.decision_threshold)
+        template = default_explainer(self._measure.decision_threshold)
+        if self._measure.sets:
+            template.set_params(n_per_row=DEFAULT_N_PER_ROW)
+        return template
 
     def __call__(self, estimator, X, y=None):
         """Score ``estimator`` on the fold ``(X, y)``.
@@ -281,6 +286,8 @@ class CounterfactualScorer:
         explainer = self._fitted_explainer(estimator, X, y, explainer_seed)
         model = explainer.estimator_ if hasattr(explainer, "estimator_") else estimator
         result = explainer.explain(X_sub)
+        if spec.sets:
+            return self._score_sets(spec, model, X_sub, result, params)
         X_cf_raw, target = result.counterfactuals, np.asarray(result.target)
         valid = counterfactual_validity(model, X_cf_raw, target,
                                         threshold=self.validity_threshold, aggregate=False)
@@ -303,6 +310,37 @@ class CounterfactualScorer:
             validity_threshold=self.validity_threshold,
         )
         return self._sign * spec.score(cfs.subset(selected), params)
+
+    def _score_sets(self, spec, model, X_sub, result, params):
+        """A measure of each row's several counterfactuals (diversity), signed."""
+        valid = np.asarray(result.valid)
+        if valid.ndim != 2 or valid.shape[1] < 2:
+            raise ValueError(
+                f"The {spec.name} scorer needs several counterfactuals per row: use an "
+                "explainer with n_per_row >= 2, e.g. make_counterfactual_scorer("
+                f"{spec.name!r}, explainer=CounterfactualExplainer(None, n_per_row=4)).")
+        k = valid.shape[1]
+        X_f = _as_float(X_sub, "X")
+        # One row per counterfactual (explain gives a DataFrame so, or an array (n, k, p)).
+        flat = result.counterfactuals
+        if not hasattr(flat, "iloc"):
+            flat = np.asarray(flat).reshape(-1, np.shape(flat)[-1])
+        target = np.repeat(np.asarray(result.target), k)
+        valid = counterfactual_validity(model, flat, target, threshold=self.validity_threshold,
+                                        aggregate=False).reshape(-1, k)
+        cfs = Counterfactuals(
+            X=X_f, X_cf=_as_float(flat, "The counterfactuals").reshape(X_f.shape[0], k, -1),
+            X_cf_raw=result.counterfactuals, target=target,
+            valid=valid if self.valid_only else np.ones_like(valid), model=model,
+            X_ref=None, X_ref_raw=None, y_ref=None)
+        score = spec.score(cfs, params)
+        if np.isnan(score):
+            warnings.warn(
+                f"No row has two valid counterfactuals to compare, so {spec.name} is "
+                f"undefined; returning no_valid_score={self.no_valid_score!r}.",
+                UndefinedMetricWarning, stacklevel=3)
+            return float(self.no_valid_score)
+        return self._sign * score
 
     def _fitted_explainer(self, estimator, X, y, seed):
         if _is_explainer(estimator):
@@ -345,7 +383,9 @@ def make_counterfactual_scorer(metric, *, explainer=None, greater_is_better=None
         ``"robust_accuracy"`` (no counterfactuals; FGSM by default),
         ``"invalidation_rate"`` (Gaussian noise by default; ``kind="retrain"`` needs fixed
         ``models=[...]``, since a scorer cannot retrain the estimator on its training
-        data), one of the functions of those names, or a custom
+        data), ``"counterfactual_diversity"`` and ``"change_set_diversity"`` (of several
+        counterfactuals per row: the default explainer searches 4, a template needs
+        ``n_per_row >= 2``), one of the functions of those names, or a custom
         ``metric(X, X_cf, **metric_kwargs)`` returning one value per counterfactual or a
         float.
     explainer : explainer or None, default=None
@@ -416,6 +456,8 @@ _SCORER_METRICS = {
     "redundancy": "redundancy",
     "robust_accuracy": "robust_accuracy",
     "neg_invalidation_noise": "invalidation_rate",
+    "counterfactual_diversity": "counterfactual_diversity",
+    "change_set_diversity": "change_set_diversity",
 }
 
 # Metric options of the predefined scorers that differ from the metric's defaults. The
@@ -424,6 +466,9 @@ _SCORER_METRICS = {
 _SCORER_PARAMS = {
     "neg_invalidation_noise": {"kind": "noise"},
 }
+
+#: Counterfactuals per row of the default explainer of the diversity scorers.
+DEFAULT_N_PER_ROW = 4
 
 
 def get_scorer_names():
@@ -452,10 +497,12 @@ def get_scorer(scoring):
 
     sklearn_ct's names are ``"counterfactual_validity"``, ``"neg_counterfactual_cost"``,
     ``"neg_implausibility"``, ``"neg_implausibility_mmd"``, ``"ynn"``, ``"redundancy"``,
-    ``"robust_accuracy"`` (FGSM, ``epsilon=0.03``) and ``"neg_invalidation_noise"``
-    (:func:`invalidation_rate` under Gaussian noise of scale 0.1, negated). They use the
-    defaults of :func:`make_counterfactual_scorer` with ``random_state=0``. Any other
-    string is looked up with :func:`sklearn.metrics.get_scorer`.
+    ``"robust_accuracy"`` (FGSM, ``epsilon=0.03``), ``"neg_invalidation_noise"``
+    (:func:`invalidation_rate` under Gaussian noise of scale 0.1, negated),
+    ``"counterfactual_diversity"`` and ``"change_set_diversity"`` (4 counterfactuals per
+    row). They use the defaults of :func:`make_counterfactual_scorer` with
+    ``random_state=0``. Any other string is looked up with
+    :func:`sklearn.metrics.get_scorer`.
 
     scikit-learn's search and validation tools only resolve scikit-learn's names, so pass
     sklearn_ct's scorers as objects: ``scoring={"acc": "accuracy", "ip":
