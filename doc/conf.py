@@ -101,7 +101,8 @@ html_show_sourcelink = True
 # -- consistency check: every public name is in the API reference -----------------------
 
 PUBLIC_MODULES = ["sklearn_ct", "sklearn_ct.callbacks", "sklearn_ct.explainers",
-                  "sklearn_ct.generators", "sklearn_ct.metrics", "sklearn_ct.datasets"]
+                  "sklearn_ct.generators", "sklearn_ct.metrics", "sklearn_ct.datasets",
+                  "sklearn_ct.inspection"]
 _SKIP = {"sklearn_ct": {"__version__", "callbacks", "generators"}}
 
 

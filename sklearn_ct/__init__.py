@@ -10,6 +10,7 @@ Train classifiers whose counterfactual explanations are plausible and actionable
 from . import callbacks, generators
 from ._classifier import REFERENCE_PARAMS, CTClassifier
 from ._constraints import infer_domain
+from ._groups import find_categorical_groups
 from ._modules import MLP
 from ._net import NonFiniteLossWarning
 from ._version import __version__
@@ -40,6 +41,7 @@ __all__ = [
     "__version__",
     "callbacks",
     "ecco_energy_weight",
+    "find_categorical_groups",
     "generators",
     "infer_domain",
     "search_counterfactuals",

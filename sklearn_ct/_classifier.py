@@ -28,9 +28,11 @@ from ._constraints import (
 from ._model import encode_labels, resolve_model, softmax
 from ._modules import build_module, check_hidden_layer_sizes, check_logits_module
 from ._net import CTNet
+from ._sampling import SAMPLED_OBJECTIVES, sampling_callback
 from ._selection import judge_plausibility, train_with_selection
 from ._utils import DEPRECATED, SEED_MAX, atomic_fit, check_device, renamed_max_iter
 from .callbacks import CounterfactualGeneration
+from .explainers._categorical import resolve_groups
 from .generators import BaseGenerator, check_generator
 from .generators._registry import generator_names
 
@@ -46,6 +48,9 @@ OBJECTIVES = {
     "energy": (True, True, False),
     "adversarial": (False, False, True),
     "vanilla": (False, False, False),
+    # Alternatives CT is compared with; their pools come from sklearn_ct._sampling.
+    "jem": (True, True, False),
+    "pgd": (False, False, True),
 }
 
 def _search_bounds(domain, device, can_inc, can_dec):
@@ -55,6 +60,21 @@ def _search_bounds(domain, device, can_inc, can_dec):
 
     return (tensor(domain[:, 0], torch.float32), tensor(domain[:, 1], torch.float32),
             tensor(can_inc, torch.bool), tensor(can_dec, torch.bool))
+
+def _resolve_training_groups(categorical_groups, X, feature_names, mutability):
+    """``categorical_groups`` as Group objects, each wholly immutable or wholly free."""
+    numeric = np.ones(X.shape[1], dtype=bool)
+    groups = resolve_groups(categorical_groups, np.asarray(X, dtype=np.float64),
+                            feature_names, numeric)
+    for g in groups:
+        directions = set(mutability[g.columns])
+        if directions & {"increase", "decrease"} or len(directions) > 1:
+            names = [feature_names[j] if feature_names is not None else int(j)
+                     for j in g.columns]
+            raise ValueError(
+                f"The one-hot group {names} must be wholly 'none' or wholly 'both' in "
+                f"mutability; got {sorted(directions)}.")
+    return groups
 
 
 class CTClassifier(ClassifierMixin, BaseEstimator):
@@ -95,17 +115,26 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         Activation of the default MLP.
     module_params : dict, default=None
         Extra keyword arguments for the module class.
-    objective : {"full", "energy", "adversarial", "vanilla"}, default="full"
+    objective : {"full", "energy", "adversarial", "vanilla", "jem", "pgd"}, \
+default="full"
         Which CT terms to use: all of them (the paper's CT), only the energy terms
         (ablation "CD"), only the adversarial loss (ablation "AR"), or none (the
         baseline). Terms that the objective keeps are weighted by the lambdas below.
+        Two objectives replace counterfactuals by the samples of the methods CT is
+        compared with (no counterfactual search, no mutability constraints): ``"jem"``
+        keeps the energy terms with negatives drawn by SGLD from the model's
+        class-conditional density (JEM, Grathwohl et al. 2020; the ``sgld_*``
+        parameters), and ``"pgd"`` keeps the adversarial loss with PGD attacks on every
+        mini-batch (Madry et al. 2018; ``adversarial_epsilon`` and the ``pgd_*``
+        parameters). See :ref:`objectives`.
     lambda_div : float, default=0.5
         Weight of the contrastive divergence (energy differential).
     lambda_reg : float, default=0.1
         Weight of the energy ridge penalty. Too small a value lets energies explode.
     lambda_adv : float, default=0.25
         Weight of the adversarial loss.
-    generator : None, {"ecco", "generic", "revise"} or generator instance, default=None
+    generator : None, {"ecco", "ecco_conformal", "generic", "revise"} or generator \
+instance, default=None
         Counterfactual generator used during training, one that searches along gradients
         (see :mod:`sklearn_ct.generators`). ``None`` is
         :class:`~sklearn_ct.generators.ECCoGenerator` with the paper's training settings
@@ -113,7 +142,9 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         :class:`~sklearn_ct.generators.GenericGenerator` with the reference's training
         weight ``lambda_cost=0.001`` (its explainer default is 0.1); ``"revise"`` is
         seeded from ``random_state``. Its parameters can be tuned as
-        ``generator__<param>``.
+        ``generator__<param>``. ``"ecco_conformal"``
+        (:class:`~sklearn_ct.generators.ECCCoGenerator`) holds out its calibration rows
+        (``calibration_size`` of the training data), which the network does not train on.
     n_counterfactuals : int, default=None
         Counterfactuals generated per epoch, for training rows drawn without replacement.
         ``None`` uses ``min(1000, n_samples)`` (the paper uses 1000 on synthetic and 5000
@@ -137,13 +168,46 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         Gradient-descent step size of the counterfactual search (the reference's actual
         value; its documentation says 0.25 but that setting was never read).
     adversarial_epsilon : float, default=0.3
-        L-inf radius that defines the nascent counterfactual used as adversarial example.
+        L-inf radius that defines the nascent counterfactual used as adversarial example;
+        with ``objective="pgd"``, the radius of the PGD attacks.
+    sgld_steps : int, default=20
+        ``objective="jem"``: SGLD steps per mini-batch (JEM's 20).
+    sgld_step_size : float, default=1.0
+        ``objective="jem"``: SGLD step size ``alpha``; each step moves by ``alpha / 2``
+        times the gradient of the log-density ``logit_y(x)`` (JEM's 1).
+    sgld_noise_std : float, default=0.01
+        ``objective="jem"``: standard deviation of the SGLD noise (JEM's 0.01).
+    sgld_buffer_size : int, default=10000
+        ``objective="jem"``: chains kept in the persistent replay buffer (JEM's 10,000).
+    sgld_reinit_rate : float, default=0.05
+        ``objective="jem"``: probability that a chain restarts from uniform noise over the
+        domain (JEM's 0.05).
+    pgd_steps : int, default=10
+        ``objective="pgd"``: steps of each PGD attack.
+    pgd_step_size : float, default=None
+        ``objective="pgd"``: size of each signed PGD step; None uses
+        ``2.5 * adversarial_epsilon / pgd_steps``.
     mutability : None, dict or sequence, default=None
         Actionability constraints: ``{feature: direction}`` with direction ``"none"``
         (immutable), ``"increase"``, ``"decrease"`` or ``"both"``; features are named as
         in ``feature_names_in_`` (DataFrame input) or given by column index. Constrained
         features are masked in the search and protected in the positive samples
         (point-mass rule), so the model learns not to rely on them for recourse.
+    categorical_groups : None, "auto" or list of lists, default=None
+        One-hot (dummy) encoded categorical features among the columns of ``X``, as for
+        :class:`~sklearn_ct.CounterfactualExplainer`: each group is a list of column
+        names (DataFrame input) or indices, whose values are 0 or 1 with at most one 1
+        per row. The training-time search then projects every group onto a valid
+        one-hot vector after every step, so the counterfactuals whose energy CT compares
+        with real data hold real categories (without groups, one-hot columns are searched
+        as continuous values, as in the reference implementation). ``"auto"`` finds the
+        groups by the feature names (:func:`~sklearn_ct.find_categorical_groups`): runs
+        of columns named ``<feature>_<category>``, as a ``OneHotEncoder`` in a
+        ``ColumnTransformer`` names them when the pipeline passes pandas DataFrames
+        (``set_output(transform="pandas")``). A group's mutability must be ``"none"``
+        or ``"both"``. The objectives without a counterfactual search (``"jem"``,
+        ``"pgd"``, ``"vanilla"``) only record the groups (``categorical_groups_``), for
+        the explainer.
     domain : None, "infer", tuple, dict or array-like, default="infer"
         Bounds for counterfactual features, enforced after every search step. ``"infer"``
         uses ``[min(mean - 2 std, min), max(mean + 2 std, max)]`` per feature of the
@@ -191,8 +255,10 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         5-nearest-neighbour distance or IP*), less often valid, or its training accuracy
         is lower by more than 5 points (see :ref:`plausibility-selection`). ``selected_``
         says which was kept. ``None`` always keeps the CT network (the reference's
-        behaviour). Selection needs the CT terms, epochs after the burn-in and no
-        user ``callbacks``; otherwise it is skipped.
+        behaviour). Selection needs CT's training-time search (the objectives
+        ``"full"``, ``"energy"`` and ``"adversarial"``; the methods CT is compared with,
+        ``"jem"`` and ``"pgd"``, are trained as published), epochs after the burn-in and
+        no user ``callbacks``; otherwise it is skipped.
     refresh_steps : "auto", int or None, default="auto"
         Minimum number of training steps (mini-batches) that share one counterfactual
         pool. ``"auto"`` is ``4 * max_steps``, so that the search costs a fraction of the
@@ -218,11 +284,15 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         Domain bounds used during training.
     mutability_ : ndarray of str, shape (`n_features_in_`,)
         Direction of every feature.
+    categorical_groups_ : list of list of int
+        Column indices of each one-hot group kept valid during training (empty without
+        ``categorical_groups``).
     n_iter_ : int
         Number of epochs run in the last fit.
     selected_ : {"ct", "vanilla"}
         Which network was kept: the CT network, or (``selection="plausibility"``) its
-        conventionally trained twin; ``"vanilla"`` for ``objective="vanilla"``.
+        conventionally trained twin; ``"vanilla"`` for ``objective="vanilla"``, and
+        ``"ct"`` for a network trained with its ``objective`` without selection.
     selection_scores_ : dict
         The comparison behind ``selected_`` (ratios CT / twin of IP, kNN, IP* and cost
         per search, validities, training accuracies); empty without selection.
@@ -276,7 +346,15 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                      Hidden(StrOptions({DEPRECATED}))],
         "step_size": [Interval(numbers.Real, 0, None, closed="neither")],
         "adversarial_epsilon": [Interval(numbers.Real, 0, None, closed="left")],
+        "sgld_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "sgld_step_size": [Interval(numbers.Real, 0, None, closed="neither")],
+        "sgld_noise_std": [Interval(numbers.Real, 0, None, closed="left")],
+        "sgld_buffer_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "sgld_reinit_rate": [Interval(numbers.Real, 0, 1, closed="both")],
+        "pgd_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "pgd_step_size": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "mutability": [None, dict, "array-like"],
+        "categorical_groups": [None, StrOptions({"auto"}), list],
         "domain": [None, StrOptions({"infer"}), dict, "array-like"],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -312,7 +390,15 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         max_steps=30,
         step_size=0.1,
         adversarial_epsilon=0.3,
+        sgld_steps=20,
+        sgld_step_size=1.0,
+        sgld_noise_std=0.01,
+        sgld_buffer_size=10000,
+        sgld_reinit_rate=0.05,
+        pgd_steps=10,
+        pgd_step_size=None,
         mutability=None,
+        categorical_groups=None,
         domain="infer",
         max_epochs=100,
         batch_size=32,
@@ -344,7 +430,15 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         self.max_steps = max_steps
         self.step_size = step_size
         self.adversarial_epsilon = adversarial_epsilon
+        self.sgld_steps = sgld_steps
+        self.sgld_step_size = sgld_step_size
+        self.sgld_noise_std = sgld_noise_std
+        self.sgld_buffer_size = sgld_buffer_size
+        self.sgld_reinit_rate = sgld_reinit_rate
+        self.pgd_steps = pgd_steps
+        self.pgd_step_size = pgd_step_size
         self.mutability = mutability
+        self.categorical_groups = categorical_groups
         self.domain = domain
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -447,6 +541,8 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         domain = resolve_domain(self.domain, X, feature_names)
         check_domain_covers(domain, X, feature_names)
         mutability = resolve_mutability(self.mutability, X.shape[1], feature_names)
+        groups = _resolve_training_groups(self.categorical_groups, X, feature_names,
+                                          mutability)
 
         rng = check_random_state(self.random_state)
         seed_torch, seed_pool, seed_split = (int(s) for s in rng.randint(SEED_MAX, size=3))
@@ -470,25 +566,48 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         needs_cf = (lambda_div, lambda_reg, lambda_adv) != (0.0, 0.0, 0.0)
         max_steps = renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__,
                                      stacklevel=5)
-        # Resolved again now that the seeds are drawn: a generator with a random state
-        # (REVISE) is seeded from random_state, and one given by name gets its training
-        # parameters.
+        # Resolved again now that the seeds are drawn: a generator whose random_state is
+        # left at None (REVISE's VAE, ECCCo's calibration split) is seeded from the
+        # estimator's, and one given by name gets its training parameters.
         generator = check_generator(self.generator, gradient_only=True,
-                                    random_state=seed_pool, training=True)
+                                    random_state=seed_split, training=True)
         generator.fit(X_train, y_train)
+        held_out = getattr(generator, "calibration_rows_", None)
+        if (needs_cf and held_out is not None and held_out.size < y_train.shape[0]
+                and self.objective not in SAMPLED_OBJECTIVES):
+            # Split conformal prediction (ECCCo): the generator calibrates on rows that
+            # the network does not train on (when it had too few rows to split, it
+            # calibrates on all of them and nothing is held out).
+            keep = np.ones(y_train.shape[0], dtype=bool)
+            keep[held_out] = False
+            X_train, y_train = X_train[keep], y_train[keep]
+            missing = np.setdiff1d(np.arange(n_classes), y_train)
+            if missing.size:
+                raise ValueError(
+                    f"Classes {classes[missing].tolist()} have no training rows left once "
+                    f"the generator's {held_out.size} calibration rows are held out; use "
+                    "more data or a smaller generator__calibration_size."
+                )
         burnin_epochs = round(self.burnin * self.max_epochs)
         refresh_steps = 4 * max_steps if self.refresh_steps == "auto" else self.refresh_steps
         can_inc, can_dec = direction_masks(mutability)
-        # The fork of plausibility selection needs the CT terms, epochs left after the
-        # burn-in, and no user callbacks (which would see the fork's extra train-begin and
-        # train-end events).
-        select = (self.selection == "plausibility" and needs_cf and not self.callbacks
-                  and burnin_epochs < self.max_epochs)
-        n_cf = self._n_counterfactuals(X_train.shape[0]) if needs_cf else None
+        sampled = self.objective in SAMPLED_OBJECTIVES
+        # The fork of plausibility selection needs CT's counterfactual search (not the
+        # sampled pools of the methods CT is compared with, which are kept as published),
+        # epochs left after the burn-in, and no user callbacks (which would see the fork's
+        # extra train-begin and train-end events).
+        select = (self.selection == "plausibility" and needs_cf and not sampled
+                  and not self.callbacks and burnin_epochs < self.max_epochs)
+        n_cf = (self._n_counterfactuals(X_train.shape[0]) if needs_cf and not sampled
+                else None)
 
         def callbacks(ct, burnin):
             out = []
-            if ct:
+            if ct and sampled:
+                out.append((self.objective, sampling_callback(
+                    self.objective, n_classes, params=self.get_params(deep=False),
+                    burnin_epochs=burnin, domain=domain, random_state=seed_pool)))
+            elif ct:
                 out.append((
                     "counterfactuals",
                     CounterfactualGeneration(
@@ -497,6 +616,7 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
                         step_size=self.step_size, adversarial_epsilon=self.adversarial_epsilon,
                         domain=domain, can_increase=can_inc, can_decrease=can_dec,
                         random_state=seed_pool, refresh_steps=refresh_steps,
+                        **({"groups": groups} if groups else {}),
                     ),
                 ))
             if self.verbose:
@@ -565,6 +685,10 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.domain_ = domain
         self.mutability_ = mutability
+        self.categorical_groups_ = [g.columns.tolist() for g in groups]
+        # The explainer reads these (with their implicit categories) to treat the same
+        # columns as categories when it explains this model.
+        self._groups = groups
         self.generator_ = generator
         self.selected_ = selected
         self.selection_scores_ = scores
@@ -650,7 +774,11 @@ class CTClassifier(ClassifierMixin, BaseEstimator):
 
         Keys include ``train_loss``, ``train_acc``, ``loss_class``, ``loss_div``,
         ``loss_reg``, ``loss_adv``, ``n_skipped``, ``cf_mature`` (share of mature
-        counterfactuals), ``cf_iter`` (mean search steps), ``cf_time`` and ``dur``.
+        counterfactuals), ``cf_iter`` (mean search steps), ``cf_time`` and ``dur``; with
+        ``objective="jem"``, ``sgld_energy`` (mean energy of the SGLD samples written back
+        to the buffer), ``sgld_reinit`` (share of chains restarted from noise) and
+        ``sgld_time`` instead of the ``cf_*`` keys; with ``objective="pgd"``,
+        ``pgd_time``.
         """
         check_is_fitted(self)
         return self.net_.history

@@ -2,7 +2,8 @@
 
 Runs the paper's experiment (:func:`sklearn_ct.experiment.run_experiment`), prints Table I,
 its absolute means, the validity table and the robustness table next to the published
-numbers, and writes CSV files and figures to the output folder.
+numbers and the recourse invalidation table, and writes CSV files and figures to the output
+folder.
 """
 
 # Authors: The sklearn_ct developers
@@ -49,13 +50,16 @@ def _train_rows(text):
     return value
 
 
-def _seed(text):
-    # Every seed of the experiment is derived from this one by NumPy's SeedSequence,
-    # which takes non-negative integers of any size.
+def _nonnegative_int(text):
     value = _integer(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
     return value
+
+
+# Every seed of the experiment is derived from this one by NumPy's SeedSequence, which
+# takes non-negative integers of any size.
+_seed = _nonnegative_int
 
 
 def _n_jobs(text):
@@ -68,7 +72,7 @@ def _n_jobs(text):
 
 
 def _parser():
-    from .experiment import DATASET_GROUPS, EXPERIMENT_DATASETS
+    from .experiment import DATASET_GROUPS, EXPERIMENT_DATASETS, OBJECTIVE_LABELS
 
     parser = argparse.ArgumentParser(
         prog="sklearn-ct",
@@ -89,6 +93,11 @@ def _parser():
                      help=f"data sets: {names}, or a group ({', '.join(DATASET_GROUPS)}); "
                           "paper short names work too (ls, circ, moon, ol). Default: the "
                           "preset's (quick: all but adult; full: all)")
+    labels = ", ".join(f"{o} ({label})" for o, label in OBJECTIVE_LABELS.items())
+    exp.add_argument("--objectives", nargs="+", metavar="NAME", choices=list(OBJECTIVE_LABELS),
+                     help=f"training objectives to compare: {labels}. vanilla and full (the "
+                          "baseline and CT) always run; add jem, pgd, adversarial or energy "
+                          "to compare them with the same protocol (default: vanilla full)")
     size = exp.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="preset", action="store_const", const="quick",
                       help="quick run (default): all data sets but adult, 30 runs of "
@@ -105,21 +114,25 @@ def _parser():
     exp.add_argument("--train-rows", type=_train_rows, metavar="N",
                      help="use at most N training rows per data set, N >= "
                           f"{MIN_TRAIN_ROWS} (default: all)")
+    exp.add_argument("--refits", type=_nonnegative_int, metavar="N",
+                     help="retrained versions of the baseline and of CT for the recourse "
+                          "invalidation table (default: quick 0, full 5; 0 skips "
+                          "retraining, the noise invalidation is still measured)")
     exp.add_argument("--zero-mutability-penalties", action="store_true", default=None,
                      help="train the synthetic protected CT models without the adversarial "
                           "and ridge terms, as the reference's records of the paper's cost "
                           "runs say (off by default, see doc/reproducing.rst)")
-    exp.add_argument("--seed", type=_seed, default=0, metavar="N",
-                     help="random seed, a non-negative integer (default: 0)")
-    exp.add_argument("--output", metavar="DIR", default=DEFAULT_OUTPUT,
-                     help=f"folder for CSV results and figures (default: ./{DEFAULT_OUTPUT})")
-    exp.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
-                     help="parallel jobs across data sets and models (default: 1; -1: all "
-                          "cores); each uses one torch thread")
+    exp.add_argument("--categorical-groups", action="store_true", default=None,
+                     help="train the CT models of tabular data with their one-hot groups "
+                          "kept valid at every search step (off by default, as in the "
+                          "reference)")
+    exp.add_argument("--categorical-snapping", choices=("end", "step"), default=None,
+                     help="test-time handling of one-hot groups: snap once after the "
+                          "search (end, default) or project after every step (step)")
+    _add_run_options(exp, DEFAULT_OUTPUT, "CSV results and figures",
+                     "parallel jobs across data sets and models")
     exp.add_argument("--no-figures", dest="figures", action="store_false",
                      help="do not draw figures")
-    exp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="progress bars (default: only when the output is a terminal)")
     bench = sub.add_parser(
         "benchmark",
         help="compare CT with conventional training on real tabular data (default settings)",
@@ -143,22 +156,29 @@ def _parser():
     bench.add_argument("--max-rows", type=_positive_int, metavar="N",
                        help="stratified sub-sample of each task, at least 50 rows "
                             "(default: all rows)")
+    from ._classifier import OBJECTIVES
+
     bench.add_argument("--objectives", nargs="+", metavar="NAME",
+                       choices=[o for o in OBJECTIVES if o != "vanilla"],
                        help="CTClassifier objectives compared with 'vanilla' (default: full)")
     bench.add_argument("--paper", action="store_true",
                        help="train CT with the reference implementation's behaviour "
                             "(selection=None, burnin=0, refresh_steps=None) instead of the "
                             "package defaults")
-    bench.add_argument("--seed", type=_seed, default=0, metavar="N",
-                       help="random seed (default: 0)")
-    bench.add_argument("--output", metavar="DIR", default=DEFAULT_BENCHMARK_OUTPUT,
-                       help=f"folder for CSV results (default: ./{DEFAULT_BENCHMARK_OUTPUT})")
-    bench.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
-                       help="parallel fits (default: 1; -1: all cores); each uses one torch "
-                            "thread")
-    bench.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="progress bar (default: only when the output is a terminal)")
+    _add_run_options(bench, DEFAULT_BENCHMARK_OUTPUT, "CSV results", "parallel fits")
     return parser, exp, bench
+
+
+def _add_run_options(sub, output, written, jobs):
+    """The options every sub-command that runs shares: seed, output, jobs, progress."""
+    sub.add_argument("--seed", type=_seed, default=0, metavar="N",
+                     help="random seed, a non-negative integer (default: 0)")
+    sub.add_argument("--output", metavar="DIR", default=output,
+                     help=f"folder for {written} (default: ./{output})")
+    sub.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
+                     help=f"{jobs} (default: 1; -1: all cores); each uses one torch thread")
+    sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress bars (default: only when the output is a terminal)")
 
 
 #: The benchmark's quick preset.
@@ -191,12 +211,6 @@ def _benchmark(args, parser):
     settings = _benchmark_settings(args)
     try:
         BenchmarkSettings(**settings)
-        from ._classifier import OBJECTIVES
-
-        unknown = set(settings.get("objectives", ())) - set(OBJECTIVES)
-        if unknown:
-            raise ValueError(f"unknown objectives {sorted(unknown)}; expected some of "
-                             f"{sorted(set(OBJECTIVES) - {'vanilla'})}")
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
     problem = _check_output(os.fspath(args.output))
@@ -239,8 +253,11 @@ def _check_output(path):
 def _settings_overrides(args, datasets):
     return dict(
         datasets=datasets, n_runs=args.runs, n_individuals=args.individuals,
-        max_epochs=args.epochs, max_train_rows=args.train_rows,
+        max_epochs=args.epochs, max_train_rows=args.train_rows, n_refits=args.refits,
         zero_mutability_penalties=args.zero_mutability_penalties,
+        objectives=args.objectives,
+        categorical_groups=args.categorical_groups,
+        categorical_snapping=args.categorical_snapping,
     )
 
 

@@ -3,7 +3,8 @@
 These are **skorch** callbacks (``skorch.callbacks.Callback``), not scikit-learn's
 ``sklearn.callback`` objects. :class:`~sklearn_ct.CTClassifier` installs them itself; extra
 skorch callbacks (early stopping, checkpoints, learning-rate schedules) can be passed through
-its ``callbacks`` parameter.
+its ``callbacks`` parameter. :class:`SGLDSampling` and :class:`PGDExamples` (defined in
+``sklearn_ct._sampling``) feed the alternatives ``objective="jem"`` and ``objective="pgd"``.
 """
 
 # Authors: The sklearn_ct developers
@@ -18,9 +19,10 @@ import torch
 from skorch.callbacks import Callback
 
 from ._losses import POOL_INPUTS, protect_immutable
+from ._sampling import PGDExamples, SGLDSampling
 from ._utils import DEPRECATED, eval_mode, renamed_max_iter
 
-__all__ = ["CounterfactualGeneration"]
+__all__ = ["CounterfactualGeneration", "PGDExamples", "SGLDSampling"]
 
 
 def split_sizes(n_items, n_chunks):
@@ -86,6 +88,8 @@ class CounterfactualGeneration(Callback):
         that small data sets (few mini-batches per epoch) do not spend most of their time
         searching: the staleness of a pool is then bounded in optimizer steps, as it is
         for the reference on its own data sets (one pool per 10-100 steps).
+    groups : sequence of Group, default=()
+        One-hot groups, projected onto valid one-hot vectors after every search step.
     max_iter : int
         Deprecated alias of ``max_steps``.
 
@@ -112,6 +116,7 @@ class CounterfactualGeneration(Callback):
         can_decrease=None,
         random_state=0,
         refresh_steps=None,
+        groups=(),
         max_iter=DEPRECATED,
     ):
         self.generator = generator
@@ -127,6 +132,7 @@ class CounterfactualGeneration(Callback):
         self.can_decrease = can_decrease
         self.random_state = random_state
         self.refresh_steps = refresh_steps
+        self.groups = groups
         self.max_iter = max_iter
 
     def initialize(self):
@@ -245,6 +251,9 @@ class CounterfactualGeneration(Callback):
             can_increase=self.can_increase_,
             can_decrease=self.can_decrease_,
             epsilon=self.adversarial_epsilon,
+            # Real categories in every iterate: only passed with groups, so that a search
+            # without them is the same call as before.
+            **({"groups": self.groups, "project_groups": True} if self.groups else {}),
         )
         x_pos = self._draw_positives(target)
         mature = result.converged

@@ -58,6 +58,7 @@ from sklearn_ct import (
     REVISEGenerator,
 )
 from sklearn_ct import metrics as M
+from sklearn_ct.generators import ECCCoGenerator
 
 # -- data and fitted objects --------------------------------------------------------------
 
@@ -409,6 +410,14 @@ def _float64_module(env):
     return fresh(env, _clf(module=_Float64)).fit(env.X, env.y)
 
 
+def _float64_module_objective(objective):
+    def call(env):
+        return fresh(env, _clf(module=_Float64, objective=objective,
+                               sgld_buffer_size=64)).fit(env.X, env.y)
+
+    return call
+
+
 def _check_fitted(result):
     proba = result.predict_proba(PROBE)
     if proba.shape != (len(PROBE), 2) or not np.isfinite(proba).all():
@@ -416,9 +425,9 @@ def _check_fitted(result):
     return None
 
 
-def _hash_twice(env):
+def _hash_twice(env, **params):
     # A model as fit returns it (a deep copy happens to hash stably).
-    clf = _clf().fit(env.X, env.y)
+    clf = _clf(**params).fit(env.X, env.y)
     return [joblib.hash(clf) for _ in range(5)]
 
 
@@ -492,6 +501,22 @@ def _gs_fit_nan(env):
     X = env.X.copy()
     X[0, 0] = np.nan
     return fresh(env, GrowingSpheresGenerator()).fit(X)
+
+
+def _onehot_frame(env):
+    """The data with a one-hot categorical feature ``c`` (columns ``c_a``, ``c_b``)."""
+    cat = (np.arange(env.X.shape[0]) % 3 == 0).astype(float)
+    return pd.DataFrame({"x0": env.X[:, 0], "x1": env.X[:, 1], "c_a": cat, "c_b": 1 - cat})
+
+
+def _fit_groups(env, **params):
+    return fresh(env, _clf(**params)).fit(_onehot_frame(env), env.y)
+
+
+def _dask_explain_path(env):
+    import dask.array as da
+
+    return env.explainer.explain(da.from_array(env.X, chunks=20), return_path=True)
 
 
 # -- the command line ---------------------------------------------------------------------
@@ -737,6 +762,108 @@ CASES = [
     Case("refit-callback-raises", 1,
          lambda e: _refit(e, X=e.X + 1, callbacks=[_Raising()]), RuntimeError,
          "boom in a user callback", "clf"),
+
+    # ---- CTClassifier: the objectives CT is compared with (issue 13) --------------------
+    Case("clf-jem-sgld_step_size-negative", 0,
+         lambda e: _fit_with(e, objective="jem", sgld_step_size=-1.0), E, "sgld_step_size",
+         "fresh"),
+    Case("clf-jem-sgld_steps-zero", 0, lambda e: _fit_with(e, objective="jem", sgld_steps=0),
+         E, "sgld_steps", "fresh"),
+    Case("clf-jem-sgld_noise_std-negative", 0,
+         lambda e: _fit_with(e, objective="jem", sgld_noise_std=-0.1), E, "sgld_noise_std",
+         "fresh"),
+    Case("clf-jem-sgld_buffer_size-zero", 0,
+         lambda e: _fit_with(e, objective="jem", sgld_buffer_size=0), E, "sgld_buffer_size",
+         "fresh"),
+    Case("clf-jem-sgld_reinit_rate-above-1", 0,
+         lambda e: _fit_with(e, objective="jem", sgld_reinit_rate=1.5), E,
+         "sgld_reinit_rate", "fresh"),
+    Case("clf-pgd-pgd_steps-zero", 0, lambda e: _fit_with(e, objective="pgd", pgd_steps=0),
+         E, "pgd_steps", "fresh"),
+    Case("clf-pgd-pgd_step_size-zero", 0,
+         lambda e: _fit_with(e, objective="pgd", pgd_step_size=0.0), E, "pgd_step_size",
+         "fresh"),
+    Case("clf-ecco_conformal-coverage-above-1", 0,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(coverage=1.5)), E, "coverage",
+         "fresh"),
+    Case("clf-ecco_conformal-coverage-zero", 0,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(coverage=0.0)), E, "coverage",
+         "fresh"),
+    Case("clf-ecco_conformal-calibration_size-1.0", 0,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(calibration_size=1.0)), E,
+         "calibration_size", "fresh"),
+    Case("clf-ecco_conformal-hold-out-drops-class", 6,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(calibration_size=N_ROWS - 1)), E,
+         "(?i)no training rows left.*calibration", "fresh"),
+    Case("clf-ecco_conformal-calibrates-on-all-rows", 6,
+         lambda e: _fit_with(e, generator=ECCCoGenerator(calibration_size=N_ROWS)), None,
+         check=_check_fitted),
+    Case("clf-jem-module-nan-output", 4, lambda e: _fit_with(e, objective="jem",
+                                                             module=_NaNOut), E,
+         r"(?i)module.*(finite|nan)", "fresh"),
+    Case("clf-pgd-module-three-logits", 4,
+         lambda e: _fit_with(e, objective="pgd", module=_ThreeLogits), E,
+         r"(?i)module.*\(.*3\).*\(.*2\)|module.*3.*2 classes", "fresh"),
+    Case("clf-jem-module-float64-trains", 4, _float64_module_objective("jem"), None,
+         check=_check_fitted),
+    Case("clf-pgd-module-float64-trains", 4, _float64_module_objective("pgd"), None,
+         check=_check_fitted),
+    Case("refit-jem-sgld_step_size-negative", 1,
+         lambda e: _refit(e, objective="jem", sgld_step_size=-1.0), E, "sgld_step_size",
+         "clf"),
+    Case("refit-pgd-pgd_steps-zero", 1, lambda e: _refit(e, objective="pgd", pgd_steps=0),
+         E, "pgd_steps", "clf"),
+    Case("refit-ecco_conformal-coverage-above-1", 1,
+         lambda e: _refit(e, generator=ECCCoGenerator(coverage=1.5)), E, "coverage", "clf"),
+    Case("refit-jem-callback-raises", 1,
+         lambda e: _refit(e, X=e.X + 1, objective="jem", sgld_buffer_size=64,
+                          callbacks=[_Raising()]), RuntimeError, "boom in a user callback",
+         "clf"),
+    Case("refit-pgd-callback-raises", 1,
+         lambda e: _refit(e, X=e.X + 1, objective="pgd", callbacks=[_Raising()]),
+         RuntimeError, "boom in a user callback", "clf"),
+    Case("refit-ecco_conformal-callback-raises", 1,
+         lambda e: _refit(e, X=e.X + 1, generator=ECCCoGenerator(),
+                          callbacks=[_Raising()]), RuntimeError, "boom in a user callback",
+         "clf"),
+    Case("joblib-hash-stable-jem", 8, lambda e: _hash_twice(e, objective="jem",
+                                                            sgld_buffer_size=64), None,
+         check=_check_same_hash),
+    Case("joblib-hash-stable-pgd", 8, lambda e: _hash_twice(e, objective="pgd"), None,
+         check=_check_same_hash),
+
+    # ---- one-hot groups and several counterfactuals per row (issue 12) -------------------
+    Case("clf-categorical_groups-unknown-column", 1,
+         lambda e: _fit_groups(e, categorical_groups=[["c_a", "c_x"]]), E,
+         "categorical_groups.*'c_x'", "fresh"),
+    Case("clf-categorical_groups-index-out-of-range", 1,
+         lambda e: _fit_with(e, categorical_groups=[[0, 7]]), E, "feature index 7", "fresh"),
+    Case("clf-categorical_groups-not-onehot", 1,
+         lambda e: _fit_groups(e, categorical_groups=[["x0", "x1"]]), E,
+         "(?i)not one-hot", "fresh"),
+    Case("clf-categorical_groups-string", 0,
+         lambda e: _fit_with(e, categorical_groups="yes"), E, "categorical_groups", "fresh"),
+    Case("clf-categorical_groups-mixed-mutability", 1,
+         lambda e: _fit_groups(e, categorical_groups=[["c_a", "c_b"]],
+                               mutability={"c_a": "none"}), E,
+         "wholly 'none' or wholly 'both'", "fresh"),
+    Case("refit-categorical_groups-unknown-column", 1,
+         lambda e: _refit(e, categorical_groups=[[0, 7]]), E, "feature index 7", "clf"),
+    Case("explainer-n_per_row-zero", 0, lambda e: _explain_with(e, n_per_row=0), E,
+         "n_per_row", "fresh"),
+    Case("explainer-diversity_weight-negative", 0,
+         lambda e: _explain_with(e, diversity_weight=-0.5), E, "diversity_weight", "fresh"),
+    Case("explainer-categorical_snapping-unknown", 0,
+         lambda e: _explain_with(e, categorical_snapping="middle"), E,
+         "categorical_snapping", "fresh"),
+    Case("explain-dask-return-path", 0, _dask_explain_path, E, "return_path", "explainer"),
+    Case("scorer-diversity-one-per-row", 0,
+         lambda e: M.make_counterfactual_scorer(
+             "counterfactual_diversity",
+             explainer=CounterfactualExplainer(None, n_per_row=1, max_steps=5))(
+                 e.clf, e.X, e.y), E, "n_per_row >= 2", "clf"),
+    Case("diversity-not-sets", 0, lambda e: M.counterfactual_diversity(e.X), E,
+         "several counterfactuals per factual"),
 
     # ---- CTClassifier: prediction --------------------------------------------------------
     Case("predict-unfitted", 0, lambda e: _clf().predict(e.X), NF, "not fitted"),
@@ -993,6 +1120,9 @@ CASES = [
     _cli_case("cli-dataset-unknown", ["--datasets", "cred"], "cred"),
     _cli_case("cli-quick-and-full", ["--quick", "--full"], "--full"),
     _cli_case("cli-unknown-option", ["--bogus"], "--bogus"),
+    _cli_case("cli-categorical-snapping-unknown", ["--categorical-snapping", "middle"],
+              "--categorical-snapping"),
+    _cli_case("cli-refits-negative", ["--refits", "-1"], "--refits"),
 ]
 
 

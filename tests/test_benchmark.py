@@ -75,6 +75,8 @@ def test_settings_are_validated():
         BenchmarkSettings(tasks=("nope",))
     with pytest.raises(ValueError, match="vanilla"):
         BenchmarkSettings(objectives=("vanilla",))
+    with pytest.raises(ValueError, match="Unknown objectives"):
+        BenchmarkSettings(objectives=("nope",))
     with pytest.raises(ValueError, match="max_rows"):
         BenchmarkSettings(max_rows=10)
     with pytest.raises(ValueError, match="n_seeds"):
@@ -149,7 +151,7 @@ def test_saves_csv_report_and_settings(quick_result, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["benchmark", "--max-rows", "10"], "max_rows"),
-    (["benchmark", "--objectives", "nope"], "unknown objectives"),
+    (["benchmark", "--objectives", "nope"], "invalid choice"),
     (["benchmark", "--tasks", "nope"], "invalid choice"),
     (["benchmark", "--seeds", "0"], "positive"),
 ])

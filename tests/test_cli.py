@@ -22,11 +22,12 @@ TINY = ["--runs", "2", "--individuals", "8", "--epochs", "2", "--train-rows", "1
 def test_experiment_command_prints_tables_and_writes_results(tmp_path, capsys):
     out = tmp_path / "results"
     assert main(["experiment", "--datasets", "ls", "circ", *TINY, "--output", str(out),
-                 "--no-figures"]) == 0
+                 "--no-figures", "--refits", "1"]) == 0
     text = capsys.readouterr().out
     for piece in ("Table I", "IP ours", "IP paper", "IP* ours", "Cost ours", "Cost paper",
                   "Avg.", "Validity", "CT protected", "FGSM BL", "PGD CT",
-                  "58.88 ± 0.37 *", "Results (", "Done in"):
+                  "58.88 ± 0.37 *", "Recourse invalidation", "retrain CT", "noise BL",
+                  "1 refits", "Results (", "Done in"):
         assert piece in text
     # No progress bars when the output is not a terminal (CI logs stay clean).
     assert "\r" not in text
@@ -35,6 +36,8 @@ def test_experiment_command_prints_tables_and_writes_results(tmp_path, capsys):
     table = pd.read_csv(out / "table1.csv")
     assert table["label"].tolist() == ["LS"] * 3 + ["Circ"] * 3
     assert not any(p.suffix == ".png" for p in out.iterdir())
+    summary = pd.read_csv(out / "invalidation_summary.csv")
+    assert set(summary["measure"]) == {"IR retrain", "IR noise"}
 
 
 def test_default_command_is_the_experiment(tmp_path, capsys, monkeypatch):
@@ -42,6 +45,20 @@ def test_default_command_is_the_experiment(tmp_path, capsys, monkeypatch):
     assert main(["--datasets", "moons", *TINY, "--no-figures"]) == 0
     assert (tmp_path / "sklearn_ct_results" / "report.txt").exists()
     assert "Moon" in capsys.readouterr().out
+
+
+def test_refits_zero_skips_retraining(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["experiment", "--datasets", "moons", *TINY, "--output", str(out),
+                 "--no-figures", "--refits", "0"]) == 0
+    import pandas as pd
+
+    summary = pd.read_csv(out / "invalidation_summary.csv")
+    assert set(summary["measure"]) == {"IR noise"}
+    text = capsys.readouterr().out
+    assert "0 refits" in text and "retrain: n/a, no refits" in text
+    with pytest.raises(SystemExit):
+        main(["experiment", "--refits", "-1"])
 
 
 def test_unknown_dataset_is_a_usage_error(capsys):
@@ -54,6 +71,7 @@ def test_unknown_dataset_is_a_usage_error(capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--n-jobs", "0"], "argument --n-jobs"),
+    (["--objectives", "sgld"], "argument --objectives: invalid choice"),
     (["--seed", "-1"], "argument --seed: expected a non-negative integer"),
     (["--train-rows", "5"], "argument --train-rows: expected at least 10"),
     (["--output", ""], "argument --output"),
@@ -98,7 +116,7 @@ def test_module_entry_point_help():
     proc = subprocess.run([sys.executable, "-m", "sklearn_ct", "experiment", "--help"],
                           capture_output=True, text=True, check=True)
     for option in ("--datasets", "--full", "--quick", "--runs", "--output", "--n-jobs",
-                   "--no-figures", "--progress", "--epochs", "--seed"):
+                   "--no-figures", "--progress", "--epochs", "--seed", "--refits"):
         assert option in proc.stdout
 
 

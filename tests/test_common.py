@@ -12,6 +12,7 @@ import sklearn_ct
 from sklearn_ct import CTClassifier
 from sklearn_ct.explainers import CounterfactualExplainer
 from sklearn_ct.generators import (
+    ECCCoGenerator,
     ECCoGenerator,
     GenericGenerator,
     GrowingSpheresGenerator,
@@ -24,6 +25,14 @@ def _tested_estimators():
     # and enough epochs for check_classifiers_train's accuracy bar.
     yield CTClassifier(max_epochs=30, batch_size=16, n_counterfactuals=32, max_steps=10,
                        random_state=0)
+    # The alternatives CT is compared with, and CT with the conformal generator (which
+    # holds out its calibration rows from training).
+    yield CTClassifier(objective="jem", max_epochs=30, batch_size=16, sgld_steps=5,
+                       sgld_buffer_size=200, random_state=0)
+    yield CTClassifier(objective="pgd", max_epochs=30, batch_size=16, pgd_steps=3,
+                       adversarial_epsilon=0.1, random_state=0)
+    yield CTClassifier(generator="ecco_conformal", max_epochs=30, batch_size=16,
+                       n_counterfactuals=32, max_steps=10, random_state=0)
     # An unfitted CTClassifier: every check fits the explainer on its own data, and the
     # explainer then fits a (small, seeded) clone of the model. A frozen pre-fitted model
     # could not follow the checks' changing numbers of features.
@@ -33,6 +42,7 @@ def _tested_estimators():
     )
     yield GenericGenerator(distance="mad_l1")
     yield ECCoGenerator()
+    yield ECCCoGenerator(random_state=0)
     yield REVISEGenerator(max_epochs=2, random_state=0)
     yield GrowingSpheresGenerator(random_state=0)
 

@@ -16,7 +16,7 @@ IGNORED = {"GL01", "GL02", "GL07", "GL08", "SA01", "SA04", "EX01", "ES01", "RT02
            "SS05", "SS06", "PR04", "PR09", "YD01"}
 MODULES = ["sklearn_ct", "sklearn_ct.metrics", "sklearn_ct.datasets", "sklearn_ct.callbacks",
            "sklearn_ct.generators",
-           "sklearn_ct.explainers", "sklearn_ct.experiment"]
+           "sklearn_ct.explainers", "sklearn_ct.experiment", "sklearn_ct.inspection"]
 
 
 def _public_objects():

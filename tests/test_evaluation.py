@@ -279,6 +279,31 @@ def test_measure_params_reach_the_metrics(line):
                                  measure_params={"cost": {"norm": "l2"}}, **kwargs)
 
 
+def test_invalidation_rate_is_a_protocol_measure(line):
+    X, y, model = line
+    kwargs = dict(explainer=ScriptedExplainer(), n_individuals=30, n_runs=5,
+                  measures=("validity", "invalidation_rate"), random_state=0,
+                  return_raw=True)
+
+    def rates(scale, **extra):
+        _, raw = evaluate_counterfactuals(
+            {"M": model}, X, y, measure_params={"invalidation": {"noise_scale": scale,
+                                                                 "n_draws": 200}},
+            **kwargs, **extra)
+        return raw[raw.measure == "invalidation_rate"]["value"].to_numpy()
+
+    # Valid counterfactuals lie 0.5 to 1.5 past the boundary x0 = 0: a tiny noise never
+    # moves them back, a huge one (on x0 only) does half of the time.
+    np.testing.assert_array_equal(rates([1e-6, 1e-6]), 0.0)
+    np.testing.assert_allclose(rates([1e3, 0.0]), 0.5, atol=0.1)
+    # Only valid counterfactuals can be invalidated, whatever valid_only says.
+    np.testing.assert_array_equal(rates([1e3, 0.0], valid_only=False), rates([1e3, 0.0]))
+    with pytest.raises(ValueError, match="under noise only"):
+        evaluate_counterfactuals(
+            {"M": model}, X, y, measures=("invalidation_rate",),
+            measure_params={"invalidation_rate": {"kind": "retrain", "models": [model]}})
+
+
 def test_evaluate_errors(line):
     X, y, model = line
     with pytest.raises(ValueError, match="baseline 'BL' is not one of the models"):

@@ -28,10 +28,16 @@ from sklearn_ct.experiment import (
     table_one,
     validity_table,
 )
+from sklearn_ct.experiment import (
+    fit_refit,
+    format_invalidation_table,
+    invalidation_table,
+)
+from sklearn_ct.experiment._recourse import noise_scale
 from sklearn_ct.experiment._training import model_seed
 
 TINY = dict(n_runs=3, n_individuals=8, max_epochs=2, max_train_rows=120,
-            lambda_energies=[1.0])
+            lambda_energies=[1.0], n_refits=2)
 
 
 # -- names, settings, data -------------------------------------------------------------------
@@ -72,6 +78,17 @@ def test_presets_follow_the_paper_and_overrides_apply():
         experiment_settings("paper")
     with pytest.raises(ValueError, match="n_runs"):
         experiment_settings("quick", n_runs=0)
+    # The quick preset retrains nothing extra (the default run stays a few minutes).
+    assert (quick.n_refits, quick.invalidation_noise, quick.invalidation_draws) == (
+        0, 0.1, 100)
+    assert full.n_refits == 5
+    assert experiment_settings("quick", n_refits=0).n_refits == 0
+    with pytest.raises(ValueError, match="n_refits"):
+        experiment_settings("quick", n_refits=-1)
+    with pytest.raises(ValueError, match="invalidation_noise"):
+        experiment_settings("quick", invalidation_noise=0.0)
+    with pytest.raises(ValueError, match="invalidation_draws"):
+        experiment_settings("quick", invalidation_draws=0)
 
 
 def test_prepared_data_carry_protected_features_groups_and_domain():
@@ -197,6 +214,15 @@ def test_tiny_run_structure_outputs_and_determinism(tmp_path):
     assert list(result.data) == ["linearly_separable", "german_credit"]
     assert set(result.models["german_credit"]) == {"BL", "CT", "CT_protected"}
     assert len(result.training) == 6
+    # Recourse: every model is refitted, and both invalidation measures are reported at
+    # both search thresholds for BL and CT.
+    assert {len(v) for r in result.refits.values() for v in r.values()} == {2}
+    inv = result.invalidation
+    assert set(inv["measure"]) == {"IR retrain", "IR noise"}
+    assert set(inv["model"]) == {"BL", "CT"} and set(inv["threshold"]) == {0.95, 0.5}
+    rates = inv["value"].dropna()
+    assert rates.between(0, 1).all()
+    assert result.invalidation_summary.shape[0] == 2 * 2 * 2  # data sets x tau x measure
     cf = result.counterfactuals
     assert set(cf["setting"]) == {"plausibility", "protected"}
     assert set(cf["measure"]) == {"validity", "Cost", "IP", "IP*"}
@@ -211,7 +237,8 @@ def test_tiny_run_structure_outputs_and_determinism(tmp_path):
     written, notes = save_results(result, tmp_path / "out", figures=False)
     names = {p.name for p in written}
     assert {"table1.csv", "validity.csv", "robustness.csv", "counterfactuals.csv",
-            "training.csv", "report.txt", "settings.json"} <= names
+            "training.csv", "report.txt", "settings.json", "invalidation.csv",
+            "invalidation_summary.csv"} <= names
     assert notes == []
     assert pd.read_csv(tmp_path / "out" / "table1.csv").shape[0] == 6
 
@@ -221,6 +248,10 @@ def test_tiny_run_structure_outputs_and_determinism(tmp_path):
         cf[cf["dataset"] == "german_credit"].reset_index(drop=True),
         again.counterfactuals[again.counterfactuals["dataset"] == "german_credit"]
         .reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        inv[inv["dataset"] == "german_credit"].reset_index(drop=True),
+        again.invalidation[again.invalidation["dataset"] == "german_credit"]
+        .reset_index(drop=True))
 
 
 def test_parallel_run_equals_sequential():
@@ -229,6 +260,7 @@ def test_parallel_run_equals_sequential():
     par = run_experiment("circles", n_jobs=2, **kwargs)
     pd.testing.assert_frame_equal(seq.counterfactuals, par.counterfactuals)
     pd.testing.assert_frame_equal(seq.robustness, par.robustness)
+    pd.testing.assert_frame_equal(seq.invalidation, par.invalidation)
 
 
 # Two-epoch digit models predict only some classes; the evaluation says so, as it should.
@@ -256,6 +288,47 @@ def test_ct_lowers_implausibility_on_linearly_separable():
     assert ip["reduction"] > 5 and bool(ip["significant"])
 
 
+def test_refits_are_bootstrapped_and_reseeded():
+    settings = experiment_settings("quick", max_epochs=1, max_train_rows=60)
+    data = prepare_dataset("moons", max_train_rows=60)
+    a, info = fit_refit(data, "CT", settings, 0, 0)
+    b, _ = fit_refit(data, "CT", settings, 0, 1)
+    base = make_model(data, "CT", settings, 0)
+    assert info["refit"] == 0 and info["model"] == "CT"
+    seeds = {a.random_state, b.random_state, base.random_state}
+    assert len(seeds) == 3
+    # Same settings otherwise.
+    assert {k: v for k, v in a.get_params().items() if k != "random_state"} == {
+        k: v for k, v in base.get_params().items() if k != "random_state"}
+    # Reproducible.
+    again, _ = fit_refit(data, "CT", settings, 0, 0)
+    np.testing.assert_array_equal(a.predict_proba(data.X_test),
+                                  again.predict_proba(data.X_test))
+
+
+def test_noise_scale_spares_one_hot_columns():
+    settings = experiment_settings("quick", invalidation_noise=0.2)
+    german = prepare_dataset("german_credit")
+    scale = noise_scale(german, settings)
+    onehot = [j for group in german.categorical_groups for j in group]
+    assert np.all(scale[onehot] == 0)
+    numeric = np.setdiff1d(np.arange(scale.size), onehot)
+    np.testing.assert_allclose(scale[numeric], 0.2 * german.X_train[:, numeric].std(axis=0))
+
+
+def test_invalidation_table_compares_bl_and_ct():
+    raw = pd.DataFrame({
+        "dataset": "moons", "threshold": 0.95, "model": ["BL"] * 4 + ["CT"] * 4,
+        "lambda_energy": 1.0, "measure": "IR noise", "run": [0, 1, 2, 3] * 2,
+        "value": [0.4, 0.5, 0.6, 0.5, 0.1, 0.2, 0.3, 0.2]})
+    table = invalidation_table(raw)
+    row = table.iloc[0]
+    assert (row["mean_BL"], row["mean_CT"]) == pytest.approx((0.5, 0.2))
+    assert row["significant"] and row["ci_high"] < 0
+    text = format_invalidation_table(table, n_refits=5, noise=0.1)
+    assert "0.500" in text and "0.200 *" in text and "5 refits" in text
+
+
 def test_public_docstrings():
     numpydoc_validation = pytest.importorskip("numpydoc.validate")
     import inspect
@@ -276,3 +349,60 @@ def test_public_docstrings():
             errors = [e for e in numpydoc_validation.validate(path)["errors"]
                       if e[0] not in ignored]
             assert not errors, f"{path}: {errors}"
+
+
+# -- objectives beyond the baseline and CT ------------------------------------------------------
+
+
+def test_objectives_add_models_with_protected_twins_where_training_uses_mutability():
+    from sklearn_ct.experiment import MODELS, experiment_models
+
+    assert MODELS == ("BL", "CT", "CT_protected")
+    assert experiment_models(("jem", "pgd", "adversarial", "energy")) == (
+        "BL", "CT", "CT_protected", "JEM", "PGD", "AR", "AR_protected", "CD",
+        "CD_protected")
+    settings = experiment_settings(objectives=["pgd", "jem"])
+    assert settings.objectives == ("vanilla", "full", "pgd", "jem")
+    with pytest.raises(ValueError, match="Unknown objective"):
+        experiment_settings(objectives=["sgld"])
+    data = prepare_dataset("moons", max_train_rows=50)
+    jem = make_model(data, "JEM", settings, 0)
+    pgd = make_model(data, "PGD", settings, 0)
+    ar = make_model(data, "AR_protected", settings, 0)
+    assert (jem.objective, pgd.objective, ar.objective) == ("jem", "pgd", "adversarial")
+    assert jem.mutability is None and ar.mutability == {0: "none"}
+    # The same weights as CT's terms: only the source of the samples differs.
+    ct = make_model(data, "CT", settings, 0)
+    assert (jem.lambda_div, jem.lambda_reg) == (ct.lambda_div, ct.lambda_reg)
+    assert (pgd.lambda_adv, pgd.adversarial_epsilon) == (ct.lambda_adv,
+                                                         ct.adversarial_epsilon)
+    with pytest.raises(ValueError, match="Unknown model"):
+        make_model(data, "JEM_protected", settings, 0)
+
+
+@pytest.mark.filterwarnings("ignore:Model .* predicts no row:UserWarning")
+def test_tiny_run_with_objectives_compares_each_with_the_baseline(tmp_path):
+    result = run_experiment("ls", random_state=0, objectives=["jem", "pgd"], **TINY)
+    assert set(result.models["linearly_separable"]) == {"BL", "CT", "CT_protected", "JEM",
+                                                       "PGD"}
+    assert set(result.counterfactuals["model"]) == {"BL", "CT", "JEM", "PGD"}
+    assert set(result.robustness["model"]) == {"BL", "CT", "JEM", "PGD"}
+    comparison = result.comparison
+    assert comparison["model"].tolist() == ["BL", "CT", "JEM", "PGD"]
+    assert comparison["fit_ratio"].iloc[0] == 1.0
+    assert comparison.loc[0, "IP_reduction"] != comparison.loc[0, "IP_reduction"]  # NaN
+    assert np.isfinite(comparison.loc[1:, "accuracy"]).all()
+    # The recourse evaluation stays with the baseline and CT (and their refits).
+    assert {m: len(r) for m, r in result.refits["linearly_separable"].items()} == {
+        "BL": TINY["n_refits"], "CT": TINY["n_refits"]}
+    assert set(result.invalidation["model"]) == {"BL", "CT"}
+    text = result.report()
+    assert "Objectives compared with the baseline" in text and "JEM" in text
+    assert "Recourse invalidation" in text
+    written, _ = save_results(result, tmp_path, figures=False)
+    assert {"comparison.csv", "invalidation.csv"} <= {p.name for p in written}
+    # CT's rows, seeds and tables are those of a run without the extra objectives.
+    plain = run_experiment("ls", random_state=0, **TINY)
+    pd.testing.assert_frame_equal(plain.table1, result.table1)
+    pd.testing.assert_frame_equal(plain.invalidation, result.invalidation)
+    assert "Objectives compared" not in plain.report()

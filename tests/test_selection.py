@@ -71,6 +71,10 @@ def test_kept_ct_network_is_the_one_trained_without_selection(data, monkeypatch)
     (dict(selection=None), False, "ct"),
     (dict(callbacks=[]), True, "vanilla"),  # an empty list is no callbacks
     (dict(burnin=1.0), False, "ct"),  # no epoch left for CT: nothing to compare
+    # The methods CT is compared with are kept as published, without selection.
+    (dict(objective="jem", sgld_steps=2, sgld_buffer_size=50), False, "ct"),
+    (dict(objective="pgd", pgd_steps=2), False, "ct"),
+    (dict(objective="adversarial"), True, "vanilla"),  # CT's ablations are selected
 ])
 def test_when_selection_runs(data, monkeypatch, params, runs, selected):
     X, y = data

@@ -6,8 +6,14 @@ SaTML 2026; reference spec 4.3-4.4); evaluates their test-time counterfactuals w
 paper's protocol (valid counterfactuals only, per-run means, mean-of-ratios reduction,
 99 % percentile intervals) and their robustness to FGSM and PGD attacks; and lays the
 results out as the paper's Table I, validity table and robustness summary next to the
-published numbers (:mod:`sklearn_ct.experiment._paper`). :func:`save_results` writes CSV
-files, the text report and figures. The ``sklearn-ct experiment`` command runs all of it.
+published numbers (:mod:`sklearn_ct.experiment._paper`), plus a table the paper does not
+have: how often the counterfactuals of the baseline and of CT stop being valid when the
+model is retrained or the counterfactual is perturbed by noise (recourse invalidation).
+:func:`save_results` writes CSV files, the text report and figures. The
+``sklearn-ct experiment`` command runs all of it.
+
+With ``objectives``, the same protocol compares CT with the alternatives it is positioned
+against (JEM, PGD adversarial training) and with its ablations (:func:`comparison_table`).
 
 Data sets: the paper's four synthetic sets (LS, Circ, Moon, OL) and Adult; German credit
 in place of the paper's credit data (a different data set: not comparable), and 8x8
@@ -44,10 +50,23 @@ from ._benchmark import (
     run_benchmark,
 )
 from ._benchmark_tables import BenchmarkResult
+from ._recourse import (
+    evaluate_invalidation,
+    fit_refit,
+    format_invalidation_table,
+    invalidation_table,
+)
 from ._runner import ExperimentResult, run_experiment
 from ._settings import PRESETS, ExperimentSettings, experiment_settings
-from ._tables import format_report, robustness_table, table_one, validity_table
-from ._training import MODELS, fit_model, make_model
+from ._tables import (
+    comparison_table,
+    format_comparison,
+    format_report,
+    robustness_table,
+    table_one,
+    validity_table,
+)
+from ._training import MODELS, OBJECTIVE_LABELS, experiment_models, fit_model, make_model
 
 __all__ = [
     "BENCHMARK_EXPLAINERS",
@@ -57,6 +76,7 @@ __all__ = [
     "DATASET_GROUPS",
     "EXPERIMENT_DATASETS",
     "MODELS",
+    "OBJECTIVE_LABELS",
     "PAPER_CITATION",
     "PAPER_MEANS",
     "PAPER_ROBUSTNESS",
@@ -67,12 +87,19 @@ __all__ = [
     "ExperimentDataset",
     "ExperimentResult",
     "ExperimentSettings",
+    "comparison_table",
     "evaluate_explanations",
+    "evaluate_invalidation",
     "evaluate_robustness",
+    "experiment_models",
     "experiment_settings",
     "explainer_templates",
     "fit_model",
+    "fit_refit",
+    "format_comparison",
+    "format_invalidation_table",
     "format_report",
+    "invalidation_table",
     "make_model",
     "paired_reduction",
     "plain_search",

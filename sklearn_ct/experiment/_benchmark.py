@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.model_selection import train_test_split
 
+from .._classifier import OBJECTIVES
 from .._model import resolve_model
 from ..datasets import BENCHMARK_TASKS, load_benchmark_task
 from ..metrics import implausibility, implausibility_mmd
@@ -130,6 +131,10 @@ class BenchmarkSettings:
         if "vanilla" in self.objectives:
             raise ValueError("objectives are compared with objective='vanilla'; do not list "
                              "'vanilla' among them.")
+        unknown = sorted(set(self.objectives) - set(OBJECTIVES))
+        if unknown:
+            raise ValueError(f"Unknown objectives {unknown}; expected some of "
+                             f"{[o for o in OBJECTIVES if o != 'vanilla']}.")
         for name in ("n_seeds", "n_factuals", "n_bootstrap", "plain_max_steps", "n_neighbors"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got "

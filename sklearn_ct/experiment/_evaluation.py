@@ -74,20 +74,37 @@ def explainer_templates(data, settings, setting):
             max_steps=settings.eval_max_iter, decision_threshold=threshold, step_size=0.1,
             mutability=mutability, domain=data.domain,
             categorical_groups=data.categorical_groups or None,
+            categorical_snapping=settings.categorical_snapping,
         )
         for lam in settings.lambda_energies
     ]
 
 
+def _compared(models, setting):
+    """``{label: model}`` compared in an evaluation setting, the baseline first.
+
+    In the protected setting a model's protected twin (``<label>_protected``) stands in
+    for it when there is one; objectives that ignore mutability in training serve both.
+    """
+    labels = ["BL"] + [m for m in models if m != "BL" and not m.endswith("_protected")]
+    if setting == "protected":
+        return {m: models.get(f"{m}_protected", models[m]) for m in labels}
+    return {m: models[m] for m in labels}
+
+
 def evaluate_explanations(data, models, settings, setting, random_state):
     """Run one counterfactual evaluation of a data set's baseline and CT model.
+
+    Models other than the baseline and CT (the experiment's ``objectives``) are evaluated
+    in the same runs.
 
     Parameters
     ----------
     data : :class:`~sklearn.utils.Bunch`
         A prepared data set.
     models : dict
-        Fitted models by name (``"BL"``, ``"CT"``, ``"CT_protected"``).
+        Fitted models by name (``"BL"``, ``"CT"``, ``"CT_protected"``, and any other of
+        :func:`~sklearn_ct.experiment.experiment_models`).
     settings : ExperimentSettings
         Experiment settings.
     setting : {"plausibility", "protected"}
@@ -98,12 +115,12 @@ def evaluate_explanations(data, models, settings, setting, random_state):
     Returns
     -------
     raw : pandas.DataFrame
-        Per-run values: ``dataset``, ``setting``, ``model`` (``"BL"`` or ``"CT"``),
-        ``lambda_energy``, ``measure``, ``run``, ``value``, ``n_counterfactuals``,
-        ``n_valid``.
+        Per-run values: ``dataset``, ``setting``, ``model`` (``"BL"``, ``"CT"``, ...; a
+        protected twin is reported under its model's name), ``lambda_energy``,
+        ``measure``, ``run``, ``value``, ``n_counterfactuals``, ``n_valid``.
     """
     templates = explainer_templates(data, settings, setting)
-    pair = {"BL": models["BL"], "CT": models[SETTINGS[setting]]}
+    pair = _compared(models, setting)
     with warnings.catch_warnings():
         # Groups of a single counterfactual leave IP* undefined (frequent with ten classes
         # and few individuals, as the paper's MNIST); they are left out, as in the paper.
@@ -124,7 +141,7 @@ def evaluate_explanations(data, models, settings, setting, random_state):
 
 
 def evaluate_robustness(data, models, settings, random_state):
-    """Test accuracy of the baseline and CT under FGSM and PGD attacks.
+    """Test accuracy of the baseline, CT and the other objectives under FGSM and PGD.
 
     The attacks follow the reference: w.r.t. the true label, no clamping to the data
     domain, PGD with a random start and 40 steps of 0.01.
@@ -134,7 +151,7 @@ def evaluate_robustness(data, models, settings, random_state):
     data : :class:`~sklearn.utils.Bunch`
         A prepared data set.
     models : dict
-        Fitted models by name; ``"BL"`` and ``"CT"`` are evaluated.
+        Fitted models by name; all but the protected twins are evaluated.
     settings : ExperimentSettings
         Experiment settings (``epsilons``).
     random_state : int
@@ -147,7 +164,7 @@ def evaluate_robustness(data, models, settings, random_state):
         ``epsilon=0`` the accuracy is the clean test accuracy.
     """
     rows = []
-    for name in ("BL", "CT"):
+    for name in _compared(models, "plausibility"):
         for attack in ATTACKS:
             seed = model_seed(random_state, data.spec.name, name, attack)
             for eps in settings.epsilons:

@@ -18,12 +18,14 @@ that they never touch the caller's matplotlib backend or open windows.
 import numpy as np
 from sklearn.frozen import FrozenEstimator
 
+from ..inspection import CounterfactualPathDisplay
 from ._datasets import EXPERIMENT_DATASETS
 from ._evaluation import explainer_templates
 
 __all__ = ["plot_explanations_2d", "plot_robustness", "plot_digits"]
 
-_COLORS = {"BL": "tab:blue", "CT": "tab:orange"}
+_COLORS = {"BL": "tab:blue", "CT": "tab:orange", "JEM": "tab:green", "PGD": "tab:red",
+           "AR": "tab:purple", "CD": "tab:brown"}
 
 
 def _figure(**kwargs):
@@ -48,7 +50,8 @@ def plot_explanations_2d(data, models, settings, *, n_explained=10, random_state
     trained with protection, both explained with ``x1`` immutable. Each shows the
     predicted probability of the target class (filled contours, the 0.5 level as a line),
     the test data coloured by label, and counterfactuals (stars) for a few test points
-    of the other class with their search paths.
+    of the other class with their search paths, drawn with
+    :class:`~sklearn_ct.inspection.CounterfactualPathDisplay`.
 
     Parameters
     ----------
@@ -76,9 +79,6 @@ def plot_explanations_2d(data, models, settings, *, n_explained=10, random_state
     rng = np.random.RandomState(random_state)
     pool = np.flatnonzero(y != target)
     rows = rng.choice(pool, size=min(n_explained, pool.size), replace=False)
-    lo, hi = data.domain[:, 0], data.domain[:, 1]
-    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 150), np.linspace(lo[1], hi[1], 150))
-    grid = np.c_[g0.ravel(), g1.ravel()]
     show = rng.choice(len(y), size=min(400, len(y)), replace=False)
 
     panels = [("(a) baseline", "BL", "plausibility"), ("(b) CT", "CT", "plausibility"),
@@ -88,37 +88,28 @@ def plot_explanations_2d(data, models, settings, *, n_explained=10, random_state
     axes = fig.subplots(2, 2, sharex=True, sharey=True)
     for ax, (title, name, setting) in zip(axes.ravel(), panels):
         model = models[name]
-        proba = model.predict_proba(grid)[:, list(model.classes_).index(target)]
-        cs = ax.contourf(g0, g1, proba.reshape(g0.shape), levels=np.linspace(0, 1, 11),
-                         cmap="RdBu_r", alpha=0.35)
-        ax.contour(g0, g1, proba.reshape(g0.shape), levels=[0.5], colors="green",
-                   linewidths=1.5)
-        ax.scatter(X[show, 0], X[show, 1], c=np.where(y[show] == target, "tab:red",
-                                                      "tab:blue"),
-                   s=6, alpha=0.5, linewidths=0)
         result = _explainer(data, model, settings, setting).explain(
             X[rows], target=np.full(rows.size, target), return_path=True)
-        path = result.path
-        for i in range(rows.size):
-            ax.plot(path[:, i, 0], path[:, i, 1], color="black", linewidth=0.6, alpha=0.5)
         cf = np.asarray(result.counterfactuals)
         # Valid as in the evaluation: the model predicts the target (the search itself
         # runs on to the evaluation threshold).
         valid = np.asarray(result.prediction) == target
-        ax.scatter(cf[:, 0], cf[:, 1], marker="*", s=90, c=np.where(
-            valid, "gold", "lightgray"), edgecolors="black", linewidths=0.6, zorder=3)
-        ax.scatter(X[rows, 0], X[rows, 1], s=14, c="black", zorder=3)
+        display = CounterfactualPathDisplay.from_explanation(
+            result, X[rows], estimator=model, X_ref=X[show], y_ref=y[show],
+            class_of_interest=target, valid=valid, grid_resolution=150,
+            bounds=data.domain, ax=ax, colorbar=False)
         cost = np.abs(cf - X[rows]).sum(axis=1)
         cost_text = f"{cost[valid].mean():.2f}" if valid.any() else "n/a"
         ax.set_title(f"{title}\nvalid {valid.mean():.0%}, mean L1 cost of valid "
                      f"{cost_text}", fontsize=10)
-        ax.set_xlim(lo[0], hi[0])
-        ax.set_ylim(lo[1], hi[1])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
     for ax in axes[-1]:
         ax.set_xlabel("x1 (protected)")
     for ax in axes[:, 0]:
         ax.set_ylabel("x2")
-    fig.colorbar(cs, ax=axes, shrink=0.6, label=f"predicted probability of class {target}")
+    fig.colorbar(display.surface_, ax=axes, shrink=0.6,
+                 label=f"predicted probability of class {target}")
     fig.suptitle(f"{data.spec.label}: counterfactuals (stars; grey: not valid) of black "
                  f"points and their search paths")
     return fig

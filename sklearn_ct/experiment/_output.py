@@ -20,7 +20,10 @@ def save_results(result, output_dir, *, figures=True):
     Files: ``settings.json``, ``training.csv`` (one row per model),
     ``counterfactuals.csv`` (per-run values of every measure, model, setting and energy
     weight), ``robustness.csv`` (accuracy per model, attack and epsilon), the summary
-    tables ``table1.csv``, ``validity.csv`` and ``robustness_summary.csv``, the text
+    tables ``table1.csv``, ``validity.csv`` and ``robustness_summary.csv`` (and
+    ``comparison.csv`` when objectives beyond the baseline and CT ran), the recourse
+    results ``invalidation.csv`` (per-run invalidation rates) and
+    ``invalidation_summary.csv`` (when the experiment computed them), the text
     ``report.txt``, and with ``figures`` the PNG figures ``explanations_<dataset>.png``
     (the paper's Figure 1, per synthetic data set), ``robustness.png`` and, with digits,
     ``digits_counterfactuals.png``.
@@ -53,9 +56,18 @@ def save_results(result, output_dir, *, figures=True):
                         ("counterfactuals", result.counterfactuals),
                         ("robustness", result.robustness), ("table1", result.table1),
                         ("validity", result.validity),
-                        ("robustness_summary", result.robustness_summary)):
+                        ("robustness_summary", result.robustness_summary),
+                        ("invalidation", getattr(result, "invalidation", None)),
+                        ("invalidation_summary",
+                         getattr(result, "invalidation_summary", None))):
+        if frame is None:
+            continue
         path = out / f"{name}.csv"
         frame.to_csv(path, index=False)
+        written.append(path)
+    if set(result.comparison["model"]) - {"BL", "CT"}:
+        path = out / "comparison.csv"
+        result.comparison.to_csv(path, index=False)
         written.append(path)
     path = out / "report.txt"
     path.write_text(result.report() + "\n")

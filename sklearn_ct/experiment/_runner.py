@@ -13,14 +13,24 @@ is derived from the experiment's seed and the task's names, so results do not de
 
 import time
 
+import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 
+from .._classifier import CTClassifier
 from ._datasets import prepare_dataset, resolve_datasets
 from ._evaluation import evaluate_explanations, evaluate_robustness
+from ._recourse import REFIT_MODELS, evaluate_invalidation, fit_refit, invalidation_table
 from ._settings import experiment_settings
-from ._tables import format_report, robustness_table, table_one, validity_table
-from ._training import MODELS, fit_model
+from ._tables import (
+    comparison_table,
+    format_comparison,
+    format_report,
+    robustness_table,
+    table_one,
+    validity_table,
+)
+from ._training import experiment_models, fit_model
 
 __all__ = ["ExperimentResult", "run_experiment"]
 
@@ -38,7 +48,9 @@ class ExperimentResult:
     data : dict
         Prepared data sets by name (:func:`~sklearn_ct.experiment.prepare_dataset`).
     models : dict
-        Fitted models, ``{dataset: {"BL": ..., "CT": ..., "CT_protected": ...}}``.
+        Fitted models, ``{dataset: {"BL": ..., "CT": ..., "CT_protected": ...}}`` (and
+        the other objectives' models, see
+        :func:`~sklearn_ct.experiment.experiment_models`).
     training : pandas.DataFrame
         One row per model: fit time, training accuracy, share of mature training
         counterfactuals in the last epoch.
@@ -50,6 +62,11 @@ class ExperimentResult:
         (:func:`~sklearn_ct.experiment.evaluate_robustness`).
     timings : dict
         Wall-clock seconds per stage (``"training"``, ``"evaluation"``, ``"total"``).
+    invalidation : pandas.DataFrame or None, default=None
+        Per-run invalidation rates of the baseline's and CT's counterfactuals
+        (:func:`~sklearn_ct.experiment.evaluate_invalidation`).
+    refits : dict or None, default=None
+        Retrained models, ``{dataset: {"BL": [...], "CT": [...]}}``.
 
     Attributes
     ----------
@@ -60,10 +77,15 @@ class ExperimentResult:
         Validity table (:func:`~sklearn_ct.experiment.validity_table`).
     robustness_summary : pandas.DataFrame
         Robustness summary (:func:`~sklearn_ct.experiment.robustness_table`).
+    comparison : pandas.DataFrame
+        Every objective against the baseline
+        (:func:`~sklearn_ct.experiment.comparison_table`).
+    invalidation_summary : pandas.DataFrame or None
+        Invalidation table (:func:`~sklearn_ct.experiment.invalidation_table`).
     """
 
     def __init__(self, *, settings, data, models, training, counterfactuals, robustness,
-                 timings):
+                 timings, invalidation=None, refits=None):
         self.settings = settings
         self.data = data
         self.models = models
@@ -73,6 +95,11 @@ class ExperimentResult:
         self.table1 = table_one(counterfactuals)
         self.validity = validity_table(counterfactuals)
         self.robustness_summary = robustness_table(robustness)
+        self.comparison = comparison_table(counterfactuals, robustness, training)
+        self.invalidation = invalidation
+        self.invalidation_summary = (None if invalidation is None or invalidation.empty
+                                     else invalidation_table(invalidation))
+        self.refits = refits
         self.timings = timings
 
     def report(self):
@@ -81,14 +108,40 @@ class ExperimentResult:
         Returns
         -------
         report : str
-            Table I, the absolute means behind it, the validity table and the robustness
-            table, with notes.
+            Table I, the absolute means behind it, the validity table, the robustness
+            table and the invalidation table, with notes; with objectives beyond the
+            baseline and CT, the comparison of all objectives.
         """
-        return format_report(self.table1, self.validity, self.robustness_summary)
+        report = format_report(self.table1, self.validity, self.robustness_summary,
+                               invalidation=self.invalidation_summary,
+                               settings=self.settings)
+        if set(self.comparison["model"]) - {"BL", "CT"}:
+            report += "\n\n" + format_comparison(self.comparison)
+        return report
 
     def __repr__(self):
         return (f"ExperimentResult(datasets={list(self.data)}, "
                 f"preset={self.settings.preset!r}, n_runs={self.settings.n_runs})")
+
+
+_WARM_PROCESSES = set()
+
+
+def _warm_up():
+    """One tiny untimed fit per process, before the first timed one.
+
+    The first fit of a process pays one-time costs (torch imports its compiler stack when
+    the first optimizer is built, seconds on a loaded machine); they would be charged to
+    whichever model happens to be fitted first and distort the fit-time ratios.
+    """
+    import os
+
+    if os.getpid() in _WARM_PROCESSES:
+        return
+    X = np.arange(16, dtype=np.float64).reshape(8, 2)
+    CTClassifier(objective="vanilla", max_epochs=1, batch_size=4, random_state=0).fit(
+        X, np.arange(8) % 2)
+    _WARM_PROCESSES.add(os.getpid())
 
 
 def _task(func, args, single_thread):
@@ -99,6 +152,16 @@ def _task(func, args, single_thread):
         # Workers share the machine's cores: one intra-op thread each avoids
         # oversubscription (and is the fastest setting for these small networks).
         torch.set_num_threads(1)
+    return func(*args)
+
+
+def _fit(func, args):
+    """A training task, ``func(*args)`` (:func:`fit_model` or :func:`fit_refit`).
+
+    Training tasks of both functions share one pool; each process makes its untimed
+    warm-up fit before its first one.
+    """
+    _warm_up()
     return func(*args)
 
 
@@ -114,7 +177,9 @@ def _run_tasks(func, arglist, *, n_jobs, progress, desc):
     return list(results)
 
 
-def _evaluate(data, models, settings, kind, random_state):
+def _evaluate(data, models, settings, kind, random_state, refits=None):
+    if kind == "invalidation":
+        return evaluate_invalidation(data, models, refits, settings, random_state)
     if kind == "robustness":
         return evaluate_robustness(data, models, settings, random_state)
     return evaluate_explanations(data, models, settings, kind, random_state)
@@ -134,10 +199,20 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
     * the protected evaluation compares BL and CT_protected with the protected feature
       immutable in the search (threshold 0.5): validity and cost;
     * the robustness evaluation computes the accuracy of BL and CT under FGSM and PGD
-      attacks over the epsilon grid.
+      attacks over the epsilon grid;
+    * the recourse evaluation (not in the paper) computes the invalidation rate of the
+      unconstrained counterfactuals of BL and CT under retraining (``n_refits`` retrained
+      versions of each, new seed and bootstrap sample) and under Gaussian noise, see
+      :func:`~sklearn_ct.experiment.evaluate_invalidation`.
 
     Counterfactual measures are averaged per run over valid counterfactuals, and CT's %
     reduction is the mean of the per-run ratios CT/BL (the paper's Table I).
+
+    The ``objectives`` setting adds models to the same evaluations: ``"jem"`` (JEM),
+    ``"pgd"`` (PGD adversarial training), ``"adversarial"`` and ``"energy"`` (the paper's
+    ablations AR and CD, with protected twins for the cost column). Their reductions
+    relative to the baseline, validity, robustness and fit time appear next to CT's in
+    ``result.comparison``.
 
     Parameters
     ----------
@@ -158,7 +233,7 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
     **settings : dict
         Fields of :class:`~sklearn_ct.experiment.ExperimentSettings` to override, e.g.
         ``n_runs``, ``n_individuals``, ``max_epochs``, ``max_train_rows``,
-        ``lambda_energies``.
+        ``lambda_energies``, ``objectives``, ``n_refits``.
 
     Returns
     -------
@@ -182,30 +257,44 @@ def run_experiment(datasets=None, *, preset="quick", random_state=0, n_jobs=1,
 
     data = {name: prepare_dataset(name, max_train_rows=settings.max_train_rows)
             for name in settings.datasets}
-    fit_args = [(data[name], model, settings, seed) for name in data for model in MODELS]
-    log(f"Training {len(fit_args)} models ({', '.join(MODELS)}) on {len(data)} data "
-        f"set(s), {settings.max_epochs} epochs ...")
-    fitted = _run_tasks(fit_model, fit_args, n_jobs=n_jobs, progress=progress,
-                        desc="training")
+    names = experiment_models(settings.objectives)
+    fit_args = [(data[name], model, settings, seed) for name in data for model in names]
+    refit_args = [(data[name], model, settings, seed, k) for name in data
+                  for model in REFIT_MODELS for k in range(settings.n_refits)]
+    log(f"Training {len(fit_args)} models ({', '.join(names)}) and {len(refit_args)} "
+        f"refits ({', '.join(REFIT_MODELS)}) on {len(data)} data set(s), "
+        f"{settings.max_epochs} epochs ...")
+    # One pool of tasks, so that parallel workers are busy with refits as well.
+    tasks = [(fit_model, args) for args in fit_args] + [(fit_refit, args)
+                                                       for args in refit_args]
+    fitted = _run_tasks(_fit, tasks, n_jobs=n_jobs, progress=progress, desc="training")
     models = {name: {} for name in data}
     for (d, model, _, _), (clf, _) in zip(fit_args, fitted):
         models[d.spec.name][model] = clf
-    training = pd.DataFrame([info for _, info in fitted])
+    refits = {name: {model: [] for model in REFIT_MODELS} for name in data}
+    for (d, model, _, _, _), (clf, _) in zip(refit_args, fitted[len(fit_args):]):
+        refits[d.spec.name][model].append(clf)
+    training = pd.DataFrame([info for _, info in fitted[:len(fit_args)]])
     t_train = time.perf_counter() - tic
 
-    kinds = ("plausibility", "protected", "robustness")
-    eval_args = [(data[name], models[name], settings, kind, seed)
+    kinds = ("plausibility", "protected", "robustness", "invalidation")
+    # Only the recourse task needs the refits (no need to ship them to other workers).
+    eval_args = [(data[name], models[name], settings, kind, seed,
+                  refits[name] if kind == "invalidation" else None)
                  for name in data for kind in kinds]
     log(f"Evaluating: {settings.n_runs} runs per data set, energy weights "
         f"{list(settings.lambda_energies)}, {len(settings.epsilons)} attack sizes ...")
     evaluated = _run_tasks(_evaluate, eval_args, n_jobs=n_jobs, progress=progress,
                            desc="evaluation")
     counterfactuals = pd.concat([r for a, r in zip(eval_args, evaluated)
-                                 if a[3] != "robustness"], ignore_index=True)
+                                 if a[3] in ("plausibility", "protected")],
+                                ignore_index=True)
     robustness = pd.concat([r for a, r in zip(eval_args, evaluated)
                             if a[3] == "robustness"], ignore_index=True)
     total = time.perf_counter() - tic
     timings = {"training": t_train, "evaluation": total - t_train, "total": total}
+    invalidation = pd.concat([r for a, r in zip(eval_args, evaluated)
+                              if a[3] == "invalidation"], ignore_index=True)
     return ExperimentResult(settings=settings, data=data, models=models, training=training,
                             counterfactuals=counterfactuals, robustness=robustness,
-                            timings=timings)
+                            timings=timings, invalidation=invalidation, refits=refits)

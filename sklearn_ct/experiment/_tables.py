@@ -5,7 +5,9 @@
   significance mark (99 % interval of the per-run differences excludes 0);
 * :func:`validity_table`: share of valid counterfactuals in both settings;
 * :func:`robustness_table`: clean accuracy and accuracy under FGSM and PGD at the largest
-  epsilon.
+  epsilon;
+* :func:`comparison_table`: every objective of the experiment (CT, JEM, PGD, the ablations)
+  against the baseline: the reductions of Table I, validity, robustness and fit time.
 
 Each returns a tidy :class:`pandas.DataFrame` of numbers; :func:`format_report` lays them
 out as text, ours next to the paper's, with the absolute means behind Table I.
@@ -21,7 +23,8 @@ from ..metrics import aggregate_runs
 from ._datasets import EXPERIMENT_DATASETS
 from . import _paper
 
-__all__ = ["table_one", "validity_table", "robustness_table", "format_report"]
+__all__ = ["table_one", "validity_table", "robustness_table", "comparison_table",
+           "format_comparison", "format_report"]
 
 #: Table I's columns: (measure, evaluation setting it comes from).
 TABLE_ONE_COLUMNS = (("IP", "plausibility"), ("IP*", "plausibility"), ("Cost", "protected"))
@@ -144,6 +147,69 @@ def robustness_table(robustness):
                 row[f"paper_{column}_{model}"] = (published[model_idx] if published
                                                   else np.nan)
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparison_table(raw, robustness, training):
+    """Every objective against the baseline: Table I's reductions, validity, robustness.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Per-run counterfactual results (both settings) of
+        :func:`~sklearn_ct.experiment.evaluate_explanations`.
+    robustness : pandas.DataFrame
+        Results of :func:`~sklearn_ct.experiment.evaluate_robustness`.
+    training : pandas.DataFrame
+        One row per fitted model with ``dataset``, ``model`` and ``fit_seconds``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per (data set, model), the baseline first, with ``dataset``, ``label``,
+        ``model``, ``epsilon`` (the largest attack size); per measure ``m`` of Table I
+        (``IP``, ``IP*``, ``Cost``) the columns ``m_reduction``, ``m_std``,
+        ``m_significant`` (as in :func:`table_one`; NaN and False for the baseline) and
+        ``m_mean``; ``validity`` (unconstrained, threshold 0.95) and
+        ``validity_protected``; ``accuracy`` (clean), ``fgsm`` and ``pgd``
+        (accuracy under attack at the largest epsilon); ``fit_seconds`` and ``fit_ratio``
+        (fit time over the baseline's).
+    """
+    summary = _summaries(raw)
+    valid = raw[raw["measure"] == "validity"].groupby(
+        ["dataset", "setting", "model"], sort=False)["value"].mean()
+    fit = training.set_index(["dataset", "model"])["fit_seconds"]
+    rows = []
+    for dataset in pd.unique(raw["dataset"]):
+        spec = EXPERIMENT_DATASETS[dataset]
+        models = list(pd.unique(raw.loc[raw["dataset"] == dataset, "model"]))
+        models = ["BL"] + [m for m in models if m != "BL"]
+        attacked = robustness[robustness["dataset"] == dataset]
+        eps = attacked["epsilon"].max() if len(attacked) else np.nan
+        for model in models:
+            row = dict(dataset=dataset, label=spec.label, model=model, epsilon=eps)
+            for measure, setting in TABLE_ONE_COLUMNS:
+                sel = summary[(summary["dataset"] == dataset)
+                              & (summary["setting"] == setting)
+                              & (summary["measure"] == measure)
+                              & (summary["model"] == model)]
+                found = not sel.empty
+                row[f"{measure}_reduction"] = sel["reduction"].iloc[0] if found else np.nan
+                row[f"{measure}_std"] = sel["reduction_std"].iloc[0] if found else np.nan
+                row[f"{measure}_significant"] = (bool(sel["significant"].iloc[0])
+                                                 if found else False)
+                row[f"{measure}_mean"] = sel["mean"].iloc[0] if found else np.nan
+            row["validity"] = valid.get((dataset, "plausibility", model), np.nan)
+            row["validity_protected"] = valid.get((dataset, "protected", model), np.nan)
+            mine = attacked[attacked["model"] == model]
+            row["accuracy"] = mine.loc[mine["epsilon"] == 0, "accuracy"].mean()
+            for attack in ("fgsm", "pgd"):
+                sel = mine[(mine["attack"] == attack) & (mine["epsilon"] == eps)]
+                row[attack] = sel["accuracy"].mean()
+            seconds = fit.get((dataset, model), np.nan)
+            row["fit_seconds"] = seconds
+            row["fit_ratio"] = seconds / fit.get((dataset, "BL"), np.nan)
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -307,19 +373,81 @@ def format_robustness_table(table):
     return _layout(header, rows, notes)
 
 
-def format_report(table1, validity, robustness):
+def format_comparison(table):
+    """The comparison of objectives as text: one row per data set and model, averages.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Result of :func:`comparison_table`.
+
+    Returns
+    -------
+    text : str
+        The table with a title and notes.
+    """
+    header = ["Data", "Model", "IP", "IP*", "Cost", "valid", "acc", "FGSM", "PGD", "fit x"]
+    rows = []
+    for dataset in pd.unique(table["dataset"]):
+        part = table[table["dataset"] == dataset]
+        for k, (_, r) in enumerate(part.iterrows()):
+            row = [_dataset_label(EXPERIMENT_DATASETS[dataset]) if k == 0 else "",
+                   r["model"]]
+            for measure, _ in TABLE_ONE_COLUMNS:
+                if r["model"] == "BL":
+                    row.append("-")
+                else:
+                    row.append(_reduction_cell(r[f"{measure}_reduction"],
+                                               r[f"{measure}_std"],
+                                               r[f"{measure}_significant"]))
+            row += [_number(r["validity"]), _number(r["accuracy"]), _number(r["fgsm"]),
+                    _number(r["pgd"]), _number(r["fit_ratio"], 1)]
+            rows.append(row)
+    for k, model in enumerate(pd.unique(table["model"])):
+        part = table[table["model"] == model]
+        row = ["Avg." if k == 0 else "", model]
+        for measure, _ in TABLE_ONE_COLUMNS:
+            row.append("-" if model == "BL"
+                       else _number(part[f"{measure}_reduction"].mean()))
+        row += [_number(part[c].mean()) for c in ("validity", "accuracy", "fgsm", "pgd")]
+        row.append(_number(part["fit_ratio"].mean(), 1))
+        rows.append(row)
+    eps = _number(table["epsilon"].max()) if len(table) else None
+    notes = [
+        "IP, IP*, Cost: % reduction relative to the baseline BL (positive: lower/better), "
+        "mean ± sd of the per-run",
+        "ratios, * where the 99 % interval of the per-run differences excludes 0 (Table "
+        "I's protocol). CT: the paper's",
+        "objective; JEM: energy terms with SGLD negatives; PGD: adversarial loss on PGD "
+        "attacks; AR, CD: the",
+        "paper's ablations. Cost compares protected twins where training uses "
+        "mutability (CT, AR, CD).",
+        "valid: share of valid counterfactuals (threshold 0.95); acc: clean test "
+        "accuracy; FGSM, PGD: accuracy",
+        "under attack at the largest epsilon" + (f" ({eps})" if eps else "")
+        + "; fit x: fit time relative to BL.",
+    ]
+    return "Objectives compared with the baseline\n" + _layout(header, rows, notes)
+
+
+def format_report(table1, validity, robustness, *, invalidation=None, settings=None):
     """All tables as one text report.
 
     Parameters
     ----------
     table1, validity, robustness : pandas.DataFrame
         Results of :func:`table_one`, :func:`validity_table` and :func:`robustness_table`.
+    invalidation : pandas.DataFrame or None, default=None
+        Result of :func:`~sklearn_ct.experiment.invalidation_table`; None leaves the
+        recourse section out.
+    settings : ExperimentSettings or None, default=None
+        The experiment's settings, quoted in the notes of the recourse section.
 
     Returns
     -------
     report : str
-        Table I, its absolute means, the validity and the robustness table, with titles
-        and notes.
+        Table I, its absolute means, the validity and the robustness table, and the
+        invalidation table when given, with titles and notes.
     """
     parts = [
         "Table I: CT vs baseline, % reduction (ours vs paper)",
@@ -334,6 +462,17 @@ def format_report(table1, validity, robustness):
         "Accuracy and robustness",
         format_robustness_table(robustness),
         "",
-        f"Paper: {_paper.PAPER_CITATION}.",
     ]
+    if invalidation is not None and len(invalidation):
+        from ._recourse import format_invalidation_table
+
+        parts += [
+            "Recourse invalidation under retraining and noise (not in the paper)",
+            format_invalidation_table(
+                invalidation,
+                n_refits=None if settings is None else settings.n_refits,
+                noise=None if settings is None else settings.invalidation_noise),
+            "",
+        ]
+    parts.append(f"Paper: {_paper.PAPER_CITATION}.")
     return "\n".join(parts)

@@ -11,9 +11,12 @@ rows that the snapping pushed back across the decision boundary.
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import warnings
+
 import numpy as np
 
 from .._constraints import _feature_index
+from .._groups import find_categorical_groups
 from ._mapping import Group
 
 
@@ -56,9 +59,10 @@ def resolve_groups(categorical_groups, X_num, feature_names, numeric):
 
     Parameters
     ----------
-    categorical_groups : None or list of lists
+    categorical_groups : None, "auto" or list of lists
         Groups of columns of ``X`` (names or indices) holding one-hot (dummy) encoded
-        categories.
+        categories; ``"auto"`` finds them by the feature names
+        (:func:`~sklearn_ct.find_categorical_groups`).
     X_num : ndarray of shape (n_samples, n_features)
         Training data with numeric columns as float (others NaN), to validate groups.
     feature_names : ndarray of str or None
@@ -73,6 +77,16 @@ def resolve_groups(categorical_groups, X_num, feature_names, numeric):
     """
     if categorical_groups is None:
         return []
+    if isinstance(categorical_groups, str) and categorical_groups == "auto":
+        if feature_names is None:
+            warnings.warn("categorical_groups='auto' finds one-hot groups by the feature "
+                          "names of a DataFrame; X has none, so no group was found.",
+                          UserWarning,
+                          # here, _FeatureSpace or CTClassifier's helper, fit, atomic_fit,
+                          # _fit_context, the caller
+                          stacklevel=6)
+            return []
+        categorical_groups = find_categorical_groups(feature_names, X_num)
     if isinstance(categorical_groups, (str, bytes)) or not hasattr(
         categorical_groups, "__iter__"
     ):

@@ -21,9 +21,14 @@ from .._model import encode_labels, is_fitted, resolve_model, split_pipeline
 from .._utils import DEPRECATED, SEED_MAX, atomic_fit, renamed_max_iter
 from ..generators import GENERATORS, BaseGenerator, check_generator
 from ._categorical import snap
+from ._dask import dask_explain, dask_kind, dask_transform
 from ._feature_space import _FeatureSpace, is_numeric_input, merge_rows
 from ._mapping import check_invertible, is_frame
-from ._targets import check_target_spec, resolve_targets
+from ._targets import check_target_spec, resolve_targets, row_uniform
+
+#: Half-width of the uniform perturbation of the starting points of the second and further
+#: candidates of a row, in standard deviations of each model-space feature.
+START_SPREAD = 0.1
 
 
 class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
@@ -58,7 +63,10 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         its last step and mapped back with the preprocessing steps' ``inverse_transform``.
     generator : None, str or generator, default=None
         Counterfactual generator: ``None`` or ``"ecco"``
-        (:class:`~sklearn_ct.generators.ECCoGenerator`), ``"generic"``
+        (:class:`~sklearn_ct.generators.ECCoGenerator`), ``"ecco_conformal"``
+        (:class:`~sklearn_ct.generators.ECCCoGenerator`, which calibrates its conformal
+        sets on part of the data given to :meth:`fit`, with ``y``: pass rows the model did
+        not train on), ``"generic"``
         (:class:`~sklearn_ct.generators.GenericGenerator`), ``"revise"``
         (:class:`~sklearn_ct.generators.REVISEGenerator`), ``"growing_spheres"``
         (:class:`~sklearn_ct.generators.GrowingSpheresGenerator`), the names of
@@ -96,11 +104,33 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         ``[min(mean - 2 std, min), max(mean + 2 std, max)]`` of the data passed to
         :meth:`fit`. Categorical columns are not bounded (they stay valid categories).
         Bounds that exclude every training value of a feature raise a ``ValueError``.
-    categorical_groups : None or list of lists, default=None
+    categorical_groups : None, "auto" or list of lists, default=None
         Groups of columns of ``X`` that hold one-hot (dummy) encoded categories; each
         stays a valid one-hot vector (or all-zero, if such rows occur in the training
         data). Groups created by a ``OneHotEncoder`` in the pipeline are found
-        automatically and need not be listed.
+        automatically and need not be listed. ``"auto"`` finds dummy columns of a
+        DataFrame by their names, as :class:`~sklearn_ct.CTClassifier` does (see
+        :func:`~sklearn_ct.find_categorical_groups`).
+    categorical_snapping : {"end", "step"}, default="end"
+        How gradient searches treat one-hot groups of the model's input. ``"end"``:
+        relaxed to ``[0, 1]`` during the search and snapped to a category at the end
+        (then searched again with the groups fixed if snapping broke validity).
+        ``"step"``: projected onto a valid one-hot vector after every step, so every
+        iterate holds real categories (as the reference evaluation does); categories
+        then change only when one step makes another category the largest entry.
+    n_per_row : int, default=1
+        Counterfactuals per row. With ``k > 1``, :meth:`explain` returns ``k``
+        counterfactuals per row and :meth:`transform` the best of them (see Notes). All
+        ``n_rows * k`` candidates are searched in one batch: the first starts at the
+        factual, the others at seeded perturbations of it, and gradient searches add a
+        diversity term (``diversity_weight``); Growing Spheres returns the ``k`` nearest
+        target-class points it sampled.
+    diversity_weight : float, default=0.5
+        Weight of the diversity term of gradient searches when ``n_per_row > 1``: each
+        candidate's objective gains ``diversity_weight * mean_b 1 / (1 + ||x'_a -
+        x'_b||_1)`` over the row's other candidates ``b`` (the kernel of DiCE's
+        determinantal diversity; Mothilal, Sharma and Tan, 2020), fading linearly to 0
+        by half of ``max_steps``. 0 keeps only the different starting points.
     classes : array-like, default=None
         Class labels of a bare ``torch.nn.Module`` (or a skorch net fitted without
         labels), in logit order; ``None`` uses ``range(n_logits)``. Ignored for models
@@ -159,6 +189,19 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
     all categorical groups fixed (up to ``max_steps`` more steps). Growing Spheres samples
     categories directly. Immutable groups never change.
 
+    **Several counterfactuals per row.** With ``n_per_row=k > 1`` every row is searched
+    ``k`` times in the same batch: candidate 0 from the factual, candidates 1 to ``k-1``
+    from the factual plus a uniform perturbation of up to 0.1 standard deviations (of the
+    training data, per model feature; seeded by ``random_state`` and keyed by the row's
+    own values, so a row gets the same candidates in any batch), clamped to the
+    constraints. Gradient searches add the diversity term, which depends on the row's
+    other candidates only, so rows still do not interact. Every constraint holds for
+    every candidate. :meth:`transform` returns the *best* candidate of each row: the
+    valid ones first, among them the lowest L1 change in the model's input space; if none
+    is valid, the one with the highest target probability; ties go to the lower candidate
+    number (``explain(X).best`` holds its number). ``n_per_row=1`` is exactly the search
+    without these additions.
+
     **Validity.** ``explain(X).valid`` is recomputed on the returned counterfactuals, after
     snapping and projection: the target probability must reach ``decision_threshold``.
     Rows whose predicted class already is the target are returned unchanged, flagged by
@@ -196,7 +239,10 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         "step_size": [Interval(numbers.Real, 0, None, closed="neither")],
         "mutability": [None, dict, "array-like"],
         "domain": [None, StrOptions({"infer"}), dict, "array-like"],
-        "categorical_groups": [None, list],
+        "categorical_groups": [None, StrOptions({"auto"}), list],
+        "categorical_snapping": [StrOptions({"end", "step"})],
+        "n_per_row": [Interval(numbers.Integral, 1, None, closed="left")],
+        "diversity_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "classes": [None, "array-like"],
         "random_state": ["random_state"],
     }
@@ -213,6 +259,9 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         mutability=None,
         domain="infer",
         categorical_groups=None,
+        categorical_snapping="end",
+        n_per_row=1,
+        diversity_weight=0.5,
         classes=None,
         random_state=None,
         max_iter=DEPRECATED,
@@ -226,6 +275,9 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         self.mutability = mutability
         self.domain = domain
         self.categorical_groups = categorical_groups
+        self.categorical_snapping = categorical_snapping
+        self.n_per_row = n_per_row
+        self.diversity_weight = diversity_weight
         self.classes = classes
         self.random_state = random_state
         self.max_iter = max_iter
@@ -343,6 +395,8 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         self._space = space
         self.mutability_ = space.mutability
         self.domain_ = space.domain
+        # Spread of the starting points of further candidates (n_per_row > 1).
+        self._start_scale = START_SPREAD * np.asarray(Z, dtype=np.float64).std(axis=0)
         return self
 
     @staticmethod
@@ -376,15 +430,25 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         return renamed_max_iter(self.max_steps, self.max_iter, type(self).__name__,
                                 warn=False)
 
-    def _search(self, Z, target, can_inc, can_dec, return_path):
-        """Search from model-space rows ``Z``; returns (Z_cf, n_iter, path)."""
+    def _search(self, Z, target, can_inc, can_dec, return_path, k=1, start=None):
+        """Search from model-space rows ``Z``; returns (Z_cf, n_iter, path).
+
+        With ``k > 1``, ``Z`` holds each factual ``k`` times in consecutive rows.
+        """
         space = self._space
+        options = {}
+        if k > 1:
+            options.update(n_per_row=k, diversity_weight=self.diversity_weight,
+                           start=start)
+        if self.categorical_snapping == "step" and space.model_groups:
+            options.update(project_groups=True)
         try:
             res = self.generator_.generate(
                 self._model, Z, target, max_steps=self._max_steps(),
                 decision_threshold=self.decision_threshold, step_size=self.step_size,
                 lower=space.lower, upper=space.upper, can_increase=can_inc,
                 can_decrease=can_dec, groups=space.model_groups, return_path=return_path,
+                **options,
             )
         except RuntimeError as exc:
             raise ValueError(f"The counterfactual search failed while evaluating the model "
@@ -396,6 +460,18 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         X_cf, raw = self._space.to_features(Zc, Z, X_raw, Xv, searched)
         Zf = self._model.transform(raw)
         return X_cf, Zf, self._model.proba(Zf)
+
+    def _starts(self, Z, k):
+        """Starting points of a row's ``k`` candidates: the factual, then perturbations.
+
+        The perturbations are uniform in ``+-START_SPREAD`` standard deviations per
+        feature, keyed by the row's own values (not by its batch or partition); the
+        engine clamps them to the row's constraints.
+        """
+        n, d = Z.shape
+        noise = row_uniform(Z, self._seed ^ 0x5EED, k * d).reshape(n, k, d)
+        noise[:, 0] = 0.0
+        return (Z[:, None, :] + noise * self._start_scale).reshape(n * k, d)
 
     def _explain(self, X, target, return_path):
         space = self._space
@@ -409,13 +485,24 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
                 f"space), but the explainer was fitted for {space.lower.shape[0]}: the "
                 "model was refit in place on other data; fit the explainer again."
             )
-        n = Xv.shape[0]
-        rows = np.arange(n)
+        n_rows = Xv.shape[0]
+        k = self.n_per_row
         Z = self._model.transform(X_raw)
         predicted = self._model.proba(Z).argmax(axis=1)
         t = resolve_targets(target, self.classes_, predicted, Z, self._seed)
         already = predicted == t
-        todo = ~already
+        start = None
+        if k > 1:
+            # Every row becomes k consecutive candidates, all searched in one batch.
+            rep = np.repeat(np.arange(n_rows), k)
+            start = self._starts(Z, k)
+            X_raw = X_raw.iloc[rep] if is_frame(X_raw) else X_raw[rep]
+            Z, Xv, t, already_k = Z[rep], Xv[rep], t[rep], already[rep]
+        else:
+            already_k = already
+        n = Z.shape[0]
+        rows = np.arange(n)
+        todo = ~already_k
         Zc = Z.copy()
         n_iter = np.zeros(n, dtype=np.int64)
         path = None
@@ -423,13 +510,16 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
             path = np.broadcast_to(Z, (self._max_steps() + 1,) + Z.shape).copy()
         if todo.any():
             Zs, it, pth = self._search(Z[todo], t[todo], space.can_increase,
-                                       space.can_decrease, return_path)
+                                       space.can_decrease, return_path, k=k,
+                                       start=None if start is None else start[todo])
             Zc[todo] = Zs
             n_iter[todo] = it
             if return_path:
                 path[:, todo] = pth
         snap(Zc, space.model_groups, rows=todo)
         X_cf, Zf, pf = self._counterfactuals(Zc, Z, X_raw, Xv, todo)
+        if k > 1:
+            Zf = np.array(Zf, dtype=np.float64)  # updated below; ranks the candidates
 
         redo = todo & (pf[rows, t] < self.decision_threshold)
         if (self.generator_.continuous_categories and space.group_columns.any()
@@ -444,18 +534,48 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
             X_new, Zf_new, pf_new = self._counterfactuals(Z2, Z[redo], sub_raw, Xv[redo])
             X_cf = merge_rows(X_cf, X_new, redo)
             pf[redo] = pf_new
+            if k > 1:
+                Zf[redo] = Zf_new
 
         target_proba = pf[rows, t]
+        valid = target_proba >= self.decision_threshold
+        prediction = self.classes_[pf.argmax(axis=1)]
+        if k == 1:
+            return Bunch(
+                counterfactuals=X_cf,
+                target=self.classes_[t],
+                valid=valid,
+                already_target=already,
+                n_iter=n_iter,
+                target_proba=target_proba,
+                factual_prediction=self.classes_[predicted],
+                prediction=prediction,
+                path=path,
+            )
+        # The best candidate of each row (what transform returns): valid ones first,
+        # then the lowest L1 change in the model's input space; among invalid ones the
+        # highest target probability; ties go to the first candidate.
+        cost = np.abs(Zf - Z).sum(axis=1)
+        score = np.where(valid, cost, -target_proba).reshape(n_rows, k)
+        order = np.lexsort((np.broadcast_to(np.arange(k), (n_rows, k)), score,
+                           ~valid.reshape(n_rows, k)), axis=-1)
+        best = order[:, 0]
+        if not is_frame(X_cf):
+            X_cf = np.asarray(X_cf)
+            X_cf = X_cf.reshape(n_rows, k, X_cf.shape[1])
+        if path is not None:
+            path = path.reshape(path.shape[0], n_rows, k, path.shape[2])
         return Bunch(
             counterfactuals=X_cf,
-            target=self.classes_[t],
-            valid=target_proba >= self.decision_threshold,
+            target=self.classes_[t[::k]],
+            valid=valid.reshape(n_rows, k),
             already_target=already,
-            n_iter=n_iter,
-            target_proba=target_proba,
+            n_iter=n_iter.reshape(n_rows, k),
+            target_proba=target_proba.reshape(n_rows, k),
             factual_prediction=self.classes_[predicted],
-            prediction=self.classes_[pf.argmax(axis=1)],
+            prediction=prediction.reshape(n_rows, k),
             path=path,
+            best=best,
         )
 
     # -- public API ----------------------------------------------------------------------
@@ -465,31 +585,56 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Factuals, with the features seen in :meth:`fit`.
+        X : array-like, DataFrame, Dask DataFrame or Dask array of shape \
+(n_samples, n_features)
+            Factuals, with the features seen in :meth:`fit`. A Dask collection is
+            explained lazily, one task per partition (row chunk), on the Dask cluster in
+            use; each row gives exactly its in-memory counterfactual.
 
         Returns
         -------
-        X_cf : ndarray or DataFrame of shape (n_samples, n_features)
-            One counterfactual per row, with the columns of ``X``. Numeric inputs give a
-            float array of ``X``'s precision (a DataFrame with ``set_output``); a DataFrame
-            with categorical (string) columns gives a DataFrame whose categorical columns
-            keep their dtype and numeric columns are float64.
+        X_cf : ndarray, DataFrame or Dask collection of shape (n_samples, n_features)
+            One counterfactual per row (the best one when ``n_per_row > 1``), with the
+            columns of ``X``. Numeric inputs give a float array of ``X``'s precision (a
+            DataFrame with ``set_output``); a DataFrame with categorical (string) columns
+            gives a DataFrame whose categorical columns keep their dtype and numeric
+            columns are float64. Dask inputs give the same type (a Dask DataFrame with
+            ``X``'s index and columns, or a Dask array).
         """
         check_is_fitted(self)
-        return self._explain(X, self.target, False).counterfactuals
+        if dask_kind(X) is not None:
+            return dask_transform(self, X)
+        result = self._explain(X, self.target, False)
+        if self.n_per_row == 1:
+            return result.counterfactuals
+        take = np.arange(result.best.shape[0]) * self.n_per_row + result.best
+        if is_frame(result.counterfactuals):
+            out = result.counterfactuals.iloc[take]
+            out.index = X.index if is_frame(X) else range(out.shape[0])
+            return out
+        return result.counterfactuals[np.arange(result.best.shape[0]), result.best]
 
     def explain(self, X, *, target=None, return_path=False):
         """Return counterfactuals with targets, validity, steps and probabilities.
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Factuals.
+        X : array-like, DataFrame, Dask DataFrame or Dask array of shape \
+(n_samples, n_features)
+            Factuals. For a Dask collection every field of the result is a lazy Dask
+            collection computed partition by partition. For a Dask DataFrame:
+            ``counterfactuals`` a Dask DataFrame (with ``X``'s index, repeated per
+            candidate when ``n_per_row > 1``), the other fields Dask Series on ``X``'s
+            index (Dask DataFrames with one column per candidate for the fields of
+            each counterfactual); for a Dask array, Dask arrays. They come from one
+            task per partition, so compute them together
+            (``dask.compute(*result.values())``) to run each search once.
         target : "opposite", "random", label or array-like, default=None
-            Overrides the explainer's ``target`` for this call.
+            Overrides the explainer's ``target`` for this call (Dask collections: not
+            an array).
         return_path : bool, default=False
-            Also return every iterate of the gradient search.
+            Also return every iterate of the gradient search (not for Dask
+            collections).
 
         Returns
         -------
@@ -498,34 +643,56 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
 
             counterfactuals : ndarray or DataFrame of shape (n_samples, n_features)
                 As :meth:`transform`; a DataFrame (with ``X``'s index) when ``X`` is one.
+                With ``n_per_row=k > 1``: an array of shape (n_samples, k, n_features),
+                or a DataFrame of ``n_samples * k`` rows whose index has two levels,
+                ``X``'s index and the candidate number ``"counterfactual"``.
             target : ndarray of shape (n_samples,)
                 Target label per row.
-            valid : ndarray of bool
+            valid : ndarray of bool, shape (n_samples,) or (n_samples, k)
                 Whether the counterfactual's target probability reaches
                 ``decision_threshold`` (computed on the returned counterfactuals).
-            already_target : ndarray of bool
+            already_target : ndarray of bool, shape (n_samples,)
                 Rows whose predicted class already is the target; returned unchanged.
-            n_iter : ndarray of int
-                Search steps (or black-box iterations) per row.
-            target_proba : ndarray of float
+            n_iter : ndarray of int, shape (n_samples,) or (n_samples, k)
+                Search steps (or black-box iterations) per counterfactual.
+            target_proba : ndarray of float, shape (n_samples,) or (n_samples, k)
                 Target probability of each counterfactual.
-            factual_prediction, prediction : ndarray of shape (n_samples,)
-                Predicted labels of the factuals and of the counterfactuals.
+            factual_prediction : ndarray of shape (n_samples,)
+                Predicted labels of the factuals.
+            prediction : ndarray of shape (n_samples,) or (n_samples, k)
+                Predicted labels of the counterfactuals.
             path : ndarray of shape (max_steps + 1, n_samples, n_model_features) or None
                 Gradient-search iterates in the model's input space (after the
                 pipeline's preprocessing; before categorical snapping), when
-                ``return_path=True``. Rows that stop early repeat their last iterate.
+                ``return_path=True``; with ``k > 1`` of shape (max_steps + 1,
+                n_samples, k, n_model_features). Rows that stop early repeat their last
+                iterate.
+            best : ndarray of int, shape (n_samples,)
+                Only with ``k > 1``: the candidate that :meth:`transform` returns.
         """
         check_is_fitted(self)
         target = self.target if target is None else target
+        if dask_kind(X) is not None:
+            if return_path:
+                raise ValueError("return_path=True is not available for Dask collections.")
+            return dask_explain(self, X, target)
         result = self._explain(X, target, bool(return_path))
-        if is_frame(X) and not is_frame(result.counterfactuals):
+        k = self.n_per_row
+        if is_frame(X):
             import pandas as pd
 
-            result.counterfactuals = pd.DataFrame(
-                result.counterfactuals, columns=X.columns, index=X.index)
-        elif is_frame(X):
-            result.counterfactuals.index = X.index
+            index = X.index
+            if k > 1:
+                # One row per candidate: the factual's index, then the candidate number.
+                index = pd.MultiIndex.from_arrays(
+                    [np.repeat(X.index, k), np.tile(np.arange(k), X.shape[0])],
+                    names=[X.index.name, "counterfactual"])
+            if not is_frame(result.counterfactuals):
+                cf = np.asarray(result.counterfactuals)
+                result.counterfactuals = pd.DataFrame(
+                    cf.reshape(-1, cf.shape[-1]), columns=X.columns, index=index)
+            else:
+                result.counterfactuals.index = index
         return result
 
     def __sklearn_tags__(self):

@@ -167,6 +167,12 @@ class _FeatureSpace:
             if all(len(f) == 1 and next(iter(f.values())) == IDENTITY for f in fed):
                 cols = np.array([next(iter(f)) for f in fed])
                 self.model_groups.append(Group(cols, None, g.implicit))
+        # Groups the explained CTClassifier was trained with (in model space) are
+        # categories here too, unless the preprocessing already made them groups.
+        known = {int(j) for g in self.model_groups for j in g.columns}
+        for g in getattr(model.final, "_groups", None) or ():
+            if not known.intersection(int(j) for j in g.columns):
+                self.model_groups.append(Group(np.asarray(g.columns), None, g.implicit))
         categorical = np.zeros(p, dtype=bool)
         categorical[list(encoded)] = True
         for g in raw_groups:

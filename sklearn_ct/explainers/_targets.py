@@ -105,3 +105,28 @@ def resolve_targets(target, classes, predicted, Z, seed):
             f"{labels.shape}."
         )
     return encode_labels(labels, classes)
+
+
+def row_uniform(Z, seed, n_draws):
+    """Uniform draws in ``[-1, 1)`` keyed by each row's values, not by its batch.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, d)
+        Rows that key the draws (as in :func:`row_hash`).
+    seed : int
+        Seed of the explainer.
+    n_draws : int
+        Draws per row.
+
+    Returns
+    -------
+    u : ndarray of shape (n, n_draws)
+        The same values for a row whatever the other rows of ``Z`` are.
+    """
+    h = row_hash(Z, seed)
+    counter = np.arange(1, n_draws + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        bits = _splitmix64(h[:, None] ^ (counter * np.uint64(0x9E3779B97F4A7C15))[None, :])
+    # The top 53 bits as a double in [0, 1).
+    return (bits >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 * 2.0 - 1.0

@@ -188,6 +188,7 @@ class BaseGenerator(BaseEstimator):
     def generate(self, model, x, target, *, max_steps=30, decision_threshold=0.5,
                  step_size=0.1, lower=None, upper=None, can_increase=None,
                  can_decrease=None, groups=(), epsilon=None, return_path=False,
+                 n_per_row=1, diversity_weight=0.0, start=None, project_groups=False,
                  max_iter=DEPRECATED):
         """Search counterfactuals for a batch of factuals.
 
@@ -219,12 +220,25 @@ class BaseGenerator(BaseEstimator):
 default=None
             Mutability masks (all True when None); every returned point respects them.
         groups : sequence of Group, default=()
-            One-hot groups among the columns (gradient generators search them as
-            continuous values in ``[0, 1]``).
+            One-hot groups among the columns. Gradient generators search them as
+            continuous values in ``[0, 1]``, or keep them valid one-hot vectors at every
+            step when ``project_groups`` is True.
         epsilon : float, default=None
             Radius of the L-inf ball of the nascent counterfactual; None skips it.
         return_path : bool, default=False
             Also return every iterate.
+        n_per_row : int, default=1
+            Several candidates per factual: ``x`` and ``target`` hold each factual
+            ``n_per_row`` times in consecutive rows, and the result has one row per
+            candidate. Gradient generators add the diversity term of
+            :func:`search_counterfactuals` within each block; black-box generators return
+            a factual's ``n_per_row`` best candidates.
+        diversity_weight : float, default=0.0
+            Weight of the diversity term (gradient generators, ``n_per_row > 1``).
+        start : tensor or ndarray of shape (n, n_features), default=None
+            Starting points of gradient searches (None: the factuals).
+        project_groups : bool, default=False
+            Project one-hot ``groups`` onto valid one-hot vectors after every step.
         max_iter : int
             Deprecated alias of ``max_steps``.
 
@@ -235,10 +249,16 @@ default=None
         max_steps = renamed_max_iter(max_steps, max_iter, f"{type(self).__name__}.generate")
         kwargs = dict(max_steps=max_steps, decision_threshold=decision_threshold,
                       step_size=step_size, epsilon=epsilon, return_path=return_path)
+        # Only non-default options are passed on, so that the default call is the same
+        # engine call as before they existed.
+        if n_per_row != 1 or diversity_weight:
+            kwargs.update(n_per_row=n_per_row, diversity_weight=diversity_weight)
+        if project_groups and len(groups):
+            kwargs.update(groups=list(groups), project_groups=True)
         if isinstance(model, nn.Module) and torch.is_tensor(x):
             return search_counterfactuals(model, x, target, self, lower=lower, upper=upper,
                                           can_increase=can_increase,
-                                          can_decrease=can_decrease, **kwargs)
+                                          can_decrease=can_decrease, start=start, **kwargs)
         model = resolve_model(model)
         module, dtype = model.search_module()
         device = model.device
@@ -253,7 +273,7 @@ default=None
         res = search_counterfactuals(
             module, xt, tensor(target, torch.long), self, lower=tensor(lower),
             upper=tensor(upper), can_increase=tensor(can_increase, torch.bool),
-            can_decrease=tensor(can_decrease, torch.bool), **kwargs)
+            can_decrease=tensor(can_decrease, torch.bool), start=tensor(start), **kwargs)
 
         def changed(points, base):
             # The change (exactly zero for untouched features) on top of the float64
@@ -346,6 +366,55 @@ class BaseBlackBoxGenerator(BaseGenerator):
         raise NotImplementedError
 
 
+class _GroupProjection:
+    """Project one-hot groups of a tensor onto valid one-hot vectors, in place.
+
+    Each group becomes the unit vector of its largest entry (the first one on ties, as
+    :func:`numpy.argmax` and the explainer's final snapping); a group with an implicit
+    (dropped) category scores that category ``1 - sum(columns)``, ranked first, so it may
+    become all zeros. The search calls this after every step: groups of consecutive
+    columns (what encoders produce) are projected on views, without copies.
+    """
+
+    def __init__(self, groups, device):
+        self.groups = []
+        for g in groups:
+            cols = np.asarray(g.columns, dtype=np.int64)
+            span = None
+            if cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
+                span = slice(int(cols[0]), int(cols[0]) + cols.size)
+            self.groups.append((torch.as_tensor(cols, device=device), span,
+                                bool(getattr(g, "implicit", False))))
+
+    def __call__(self, z):
+        for cols, span, implicit in self.groups:
+            block = z[:, span] if span is not None else z.index_select(1, cols)
+            top, best = block.max(dim=1, keepdim=True)
+            onehot = torch.zeros_like(block).scatter_(1, best, 1.0)
+            if implicit:
+                # The dropped category wins ties, as it comes first.
+                onehot.masked_fill_(1.0 - block.sum(dim=1, keepdim=True) >= top, 0.0)
+            if span is not None:
+                block.copy_(onehot)
+            else:
+                z[:, cols] = onehot
+        return z
+
+
+def _block_similarity(xa, positions, rows, k):
+    """Mean DiCE-kernel similarity ``1 / (1 + L1)`` of each candidate to its block's others.
+
+    ``xa`` (the working candidates ``rows``) carries the gradient; the other candidates'
+    positions are constants, so every candidate's gradient still depends on its own
+    iterate alone and the batch is searched as before.
+    """
+    siblings = positions.view(-1, k, positions.shape[1])[torch.div(rows, k,
+                                                                   rounding_mode="floor")]
+    dist = (xa.unsqueeze(1) - siblings).abs().sum(dim=2)
+    others = torch.arange(k, device=xa.device) != (rows % k).unsqueeze(1)
+    return (others.to(xa.dtype) / (1.0 + dist)).sum(dim=1) / (k - 1)
+
+
 def _mask_step(delta, can_increase, can_decrease):
     # Gradient masking per direction, as in the reference: a feature that may only increase
     # keeps only positive steps, so its path is monotone (not just its end point).
@@ -369,6 +438,11 @@ def _mask_step(delta, can_increase, can_decrease):
         "can_decrease": [None, torch.Tensor],
         "epsilon": [None, Interval(numbers.Real, 0, None, closed="left")],
         "return_path": ["boolean"],
+        "start": [None, torch.Tensor],
+        "n_per_row": [Interval(numbers.Integral, 1, None, closed="left")],
+        "diversity_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "groups": [list, tuple],
+        "project_groups": ["boolean"],
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left"),
                      Hidden(StrOptions({DEPRECATED}))],
     },
@@ -389,6 +463,11 @@ def search_counterfactuals(
     can_decrease=None,
     epsilon=None,
     return_path=False,
+    start=None,
+    n_per_row=1,
+    diversity_weight=0.0,
+    groups=(),
+    project_groups=False,
     max_iter=DEPRECATED,
 ):
     """Search counterfactuals for a batch of factuals with one batched gradient descent.
@@ -421,6 +500,31 @@ def search_counterfactuals(
         Radius of the L-inf ball for the nascent counterfactual; None skips tracking.
     return_path : bool, default=False
         Also return every iterate (memory ``O(max_steps * n * n_features)``).
+    start : torch.Tensor of shape (n, n_features), default=None
+        Starting points in feature space (None: the factuals). They are clamped to each
+        row's bounds first, so they satisfy the constraints; latent-space generators start
+        from the code of the starting point. Penalties still measure distances to ``x``.
+    n_per_row : int, default=1
+        Rows come in consecutive blocks of ``n_per_row`` candidates for the same factual
+        (``x`` and ``target`` repeat within a block); only used by the diversity term.
+    diversity_weight : float, default=0.0
+        Weight ``w`` of the diversity term that is added to each candidate's objective
+        when ``n_per_row > 1``: ``w * fade(t) * mean_b 1 / (1 + ||x'_a - x'_b||_1)``
+        over the other candidates ``b`` of its block, at their current positions (a
+        stopped candidate at its final one), which are constants in candidate ``a``'s
+        objective. The similarity is the kernel of DiCE's determinantal diversity
+        (Mothilal, Sharma and Tan, 2020); it pushes a block's candidates apart and
+        weakens as they separate. ``fade(t) = max(0, 1 - 2 t / max_steps)`` switches it
+        off by half the budget, so that the rest of the search only seeks the target.
+    groups : sequence of Group, default=()
+        One-hot groups among the columns; used when ``project_groups`` is True.
+    project_groups : bool, default=False
+        Project every group onto a valid one-hot vector (its largest entry; for groups
+        with an implicit category, that category scores ``1 - sum``) after every step
+        and at the start, so that every iterate the model sees, the nascent
+        counterfactual and the result hold real categories. Latent-space generators
+        evaluate the projected decoded point and pass gradients straight through the
+        projection.
     max_iter : int
         Deprecated alias of ``max_steps``.
 
@@ -451,7 +555,15 @@ def search_counterfactuals(
         low, high = row_bounds(x, lower, upper, can_increase, can_decrease)
         per_row_bounds = bounded = True
 
-    state = generator.init_state(x).detach()
+    project = _GroupProjection(groups, device) if project_groups and len(groups) else None
+    init = x
+    if start is not None:
+        init = start.detach().to(device=device, dtype=dtype)
+        if bounded:
+            init = torch.clamp(init, low, high)
+    if project is not None:
+        init = project(init.clone())
+    state = generator.init_state(init).detach()
     # Results for all rows: a row's entries are written once, when it stops.
     x_cf = x.clone()
     n_iter = torch.zeros(n, dtype=torch.long, device=device)
@@ -467,7 +579,7 @@ def search_counterfactuals(
     # ignored rows change nothing for the others, and a step in which no row stops
     # costs no indexing at all.
     rows = torch.arange(n, device=device)
-    s_act, x_act, t_act, cf_act = state, x, target, x
+    s_act, x_act, t_act, cf_act = state, x, target, init
     low_act, high_act = low, high
     if generator.latent_space:
         # A latent search evaluates, and returns, decoded points within the bounds; the
@@ -477,6 +589,16 @@ def search_counterfactuals(
             cf_act = generator.decode(state)
             if bounded:
                 cf_act = torch.clamp(cf_act, low, high)
+            if project is not None:
+                cf_act = project(cf_act)
+    diverse = n_per_row > 1 and diversity_weight > 0
+    if diverse:
+        if n % n_per_row:
+            raise ValueError(f"The number of rows ({n}) must be a multiple of n_per_row "
+                             f"({n_per_row}).")
+        # Where every candidate currently is (a stopped one: its final point); the
+        # diversity term of a candidate measures its distance to its block's others here.
+        positions = cf_act.detach().clone()
     nascent_act = x.clone() if epsilon is not None else None
     stopped, n_stopped = None, 0
     # The working copies are updated in place once they are the search's own tensors
@@ -516,7 +638,18 @@ def search_counterfactuals(
                     # Judge convergence on the bounded point that is returned, not on the
                     # raw decoded one.
                     xa = torch.clamp(xa, low_act, high_act)
+                if generator.latent_space and project is not None:
+                    # The model sees real categories; the gradient passes straight through
+                    # the projection to the latent code.
+                    xa = xa + (project(xa.detach().clone()) - xa).detach()
                 logits = module(xa)
+            if diverse and not last:
+                with torch.no_grad():
+                    if stopped is None:
+                        positions[rows] = xa.detach()
+                    else:
+                        live = ~stopped
+                        positions[rows[live]] = xa.detach()[live]
             with torch.no_grad():
                 p = F.softmax(logits, dim=1).gather(1, t_act.unsqueeze(1)).squeeze(1)
                 done = p >= decision_threshold
@@ -531,6 +664,12 @@ def search_counterfactuals(
                 stopped = done if stopped is None else stopped | done
                 n_stopped += n_done
             loss = generator.objective(logits, t_act, xa, x_act, t, max_steps)
+            fade = 1.0 - 2.0 * t / max_steps if diverse else 0.0
+            if fade > 0:
+                # The repulsion fades out by half the budget: near the threshold it could
+                # otherwise balance the class loss and keep candidates from maturing.
+                loss = loss + fade * diversity_weight * _block_similarity(
+                    xa, positions, rows, n_per_row)
             # Summing per-row objectives gives every row the gradient of its own
             # objective: rows never interact, whatever the batch size.
             (grad,) = torch.autograd.grad(loss.sum(), s)
@@ -560,6 +699,8 @@ def search_counterfactuals(
                     new_x = torch.clamp(new_x, low_act, high_act)
                 else:  # new_x is the search's own iterate
                     new_x = new_x.clamp_(low_act, high_act)
+            if project is not None:
+                new_x = project(new_x)  # a tensor of the search's own (see above)
             s_act = new_state if generator.latent_space else new_x
             cf_act = new_x
             if nascent_act is not None:

@@ -105,6 +105,7 @@ class GrowingSpheresGenerator(BaseBlackBoxGenerator):
     def generate(self, model, x, target, *, max_steps=30, decision_threshold=0.5,
                  step_size=None, lower=None, upper=None, can_increase=None,
                  can_decrease=None, groups=(), epsilon=None, return_path=False,
+                 n_per_row=1, diversity_weight=None, start=None, project_groups=None,
                  max_iter=DEPRECATED):
         """Search counterfactuals for a batch of factuals.
 
@@ -133,6 +134,15 @@ class GrowingSpheresGenerator(BaseBlackBoxGenerator):
             Unused: a sampled search has no path, hence no nascent counterfactual.
         return_path : bool, default=False
             Must be False (there is no path).
+        n_per_row : int, default=1
+            Candidates per factual: ``x`` and ``target`` hold each factual ``n_per_row``
+            times in consecutive rows. The search then keeps, per factual, the
+            ``n_per_row`` closest target-class points it sampled (then, for factuals
+            with fewer, the most promising others), each made sparse on its own, and
+            grows its shells until it has found that many.
+        diversity_weight, start, project_groups : None
+            Unused: sampled candidates are diverse by construction, the search starts at
+            the factual, and categories are sampled as valid categories.
         max_iter : int
             Deprecated alias of ``max_steps``.
 
@@ -168,6 +178,9 @@ class GrowingSpheresGenerator(BaseBlackBoxGenerator):
             return out
         seed = int(check_random_state(self.random_state).randint(SEED_MAX))
         plan = _Plan(self, d, lower, upper, can_increase, can_decrease, groups, seed)
+        if n_per_row > 1:
+            return plan.run_blocks(predict_proba, x, target, max_steps, decision_threshold,
+                                   n_per_row)
         # Rows are processed in chunks only to bound memory (rows x candidates x features).
         chunk = max(1, int(4_000_000 // max(1, self.n_candidates * d)))
         for start in range(0, n, chunk):
@@ -311,6 +324,98 @@ class _Plan:
         if gen.sparse:
             best, best_p = self._sparsify(predict_proba, x, best, best_p, target, found, tau)
         return SearchResult(best, found, n_iter, best_p)
+
+    def run_blocks(self, predict_proba, x, target, max_steps, tau, k):
+        """Search ``k`` candidates per factual; ``x`` repeats each factual ``k`` times."""
+        n, d = x.shape
+        if n % k:
+            raise ValueError(f"The number of rows ({n}) must be a multiple of n_per_row "
+                             f"({k}).")
+        out = SearchResult(x.copy(), np.zeros(n, dtype=bool), np.zeros(n, dtype=int),
+                           np.zeros(n))
+        xf, tf = x[::k], target[::k]
+        # Chunks of factuals bound the memory of (factuals x candidates x features).
+        chunk = max(1, int(4_000_000 // max(1, self.gen.n_candidates * d)))
+        for start in range(0, xf.shape[0], chunk):
+            sl = slice(start, start + chunk)
+            res = self._run_k(predict_proba, xf[sl], tf[sl], max_steps, tau, k)
+            block = slice(start * k, (start + res.converged.shape[0]) * k)
+            for name in ("counterfactuals", "converged", "n_iter", "target_proba"):
+                getattr(out, name)[block] = getattr(res, name)
+        return out
+
+    def _run_k(self, predict_proba, x, target, max_steps, tau, k):
+        """Growing Spheres keeping the ``k`` best candidates of every factual.
+
+        A candidate's rank: valid ones (target probability ``>= tau``) first, closest
+        first; then invalid ones, most probable first; empty slots last. The phases are
+        those of :meth:`run`, with "the sphere holds a target point" read as "holds
+        ``k``": the ball is halved while it holds ``k`` target-class candidates, and the
+        shells grow until ``k`` have been found in all.
+        """
+        gen = self.gen
+        m, d = x.shape
+        low, high = row_bounds(x, self.lower, self.upper, self.can_inc, self.can_dec)
+        p0 = predict_proba(x)[np.arange(m), target]
+        pts = np.repeat(x[:, None, :], k, axis=1)                          # (m, k, d)
+        prob = np.repeat(p0[:, None], k, axis=1)
+        rank = np.full((m, k), 2.0)                                        # 2: empty
+        key = np.zeros((m, k))
+        rank[:, 0] = np.where(p0 >= tau, 0.0, 1.0)
+        key[:, 0] = np.where(p0 >= tau, 0.0, -p0)
+        done = (rank == 0).sum(axis=1) >= 1
+        done |= self.dim == 0
+        n_iter = np.zeros(m, dtype=int)
+        eta = np.full(m, float(gen.first_radius))
+        a0 = np.zeros(m)
+        shrinking = np.ones(m, dtype=bool)
+        halvings = np.zeros(m, dtype=int)
+        for it in range(max_steps):
+            act = np.flatnonzero(~done)
+            if act.size == 0:
+                break
+            r_in = np.where(shrinking[act], 0.0, a0[act])
+            r_out = np.where(shrinking[act], eta[act], a0[act] + eta[act])
+            cand = self._candidates(x[act], low[act], high[act], r_in, r_out, it)
+            M = cand.shape[1]
+            pt = predict_proba(cand.reshape(-1, d)).reshape(act.size, M, -1)[
+                np.arange(act.size)[:, None], np.arange(M)[None, :], target[act][:, None]]
+            n_iter[act] += 1
+            dist = np.sqrt((((cand - x[act][:, None, :]) / self.scale) ** 2).sum(-1))
+            enemy = pt >= tau
+            # Merge the kept slots with this iteration's candidates; a stable sort keeps
+            # earlier slots first on ties.
+            all_pts = np.concatenate([pts[act], cand], axis=1)
+            all_prob = np.concatenate([prob[act], pt], axis=1)
+            all_rank = np.concatenate([rank[act], np.where(enemy, 0.0, 1.0)], axis=1)
+            all_key = np.concatenate([key[act], np.where(enemy, dist, -pt)], axis=1)
+            order = np.lexsort((all_key, all_rank), axis=-1)[:, :k]
+            take = np.arange(act.size)[:, None]
+            pts[act] = all_pts[take, order]
+            prob[act] = all_prob[take, order]
+            rank[act] = all_rank[take, order]
+            key[act] = all_key[take, order]
+            n_found = (rank[act] == 0).sum(axis=1)
+            has = enemy.sum(axis=1) >= k
+            shr = shrinking[act]
+            halve = shr & has & (halvings[act] < gen.max_halvings)
+            eta[act[halve]] /= 2.0
+            halvings[act[halve]] += 1
+            to_grow = shr & ~halve
+            a0[act[to_grow & ~has]] = eta[act[to_grow & ~has]]
+            shrinking[act[to_grow]] = False
+            done[act[to_grow & has]] = True
+            grow = ~shr
+            enough = n_found >= k
+            done[act[grow & enough]] = True
+            a0[act[grow & ~enough]] += eta[act[grow & ~enough]]
+        found = rank == 0
+        flat_x = np.repeat(x, k, axis=0)
+        best, best_p = pts.reshape(m * k, d), prob.reshape(m * k)
+        if gen.sparse:
+            best, best_p = self._sparsify(predict_proba, flat_x, best, best_p,
+                                          np.repeat(target, k), found.reshape(-1), tau)
+        return SearchResult(best, found.reshape(-1), np.repeat(n_iter, k), best_p)
 
     def _sparsify(self, predict_proba, x, best, best_p, target, found, tau):
         """Reset changed units to the factual, smallest change first, while still valid."""

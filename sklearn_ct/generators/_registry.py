@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import validate_params
 
 from ._base import BaseGenerator
 from ._ecco import ECCoGenerator
+from ._eccco import ECCCoGenerator
 from ._generic import GenericGenerator
 from ._growing_spheres import GrowingSpheresGenerator
 from ._revise import REVISEGenerator
@@ -17,6 +18,7 @@ from ._revise import REVISEGenerator
 #: new module of this package and one entry here.
 GENERATORS = {
     "ecco": ECCoGenerator,
+    "ecco_conformal": ECCCoGenerator,
     "generic": GenericGenerator,
     "growing_spheres": GrowingSpheresGenerator,
     "revise": REVISEGenerator,

@@ -5,8 +5,12 @@ SaTML 2026):
 
 - explanation quality: :func:`counterfactual_validity`, :func:`counterfactual_cost`,
   :func:`redundancy` (alias :func:`sparsity`), :func:`implausibility` (IP),
-  :func:`implausibility_mmd` (IP*, built on :func:`mmd`) and :func:`ynn`;
+  :func:`implausibility_mmd` (IP*, built on :func:`mmd`) and :func:`ynn`; for several
+  counterfactuals per row, :func:`counterfactual_diversity` and
+  :func:`change_set_diversity`;
 - model robustness: :func:`robust_accuracy` with :func:`fgsm_attack` and :func:`pgd_attack`;
+- robustness of recourse: :func:`invalidation_rate` (under retraining of the model, or
+  noise on the counterfactual);
 - actionability: :func:`protected_feature_sensitivity` with :func:`integrated_gradients`;
 - model selection: scorers for ``GridSearchCV``/``cross_validate`` that generate
   counterfactuals on the scoring fold (:func:`make_counterfactual_scorer`, :func:`get_scorer`,
@@ -23,8 +27,10 @@ valid counterfactuals, as the paper does) before averaging.
 from ._adversarial import fgsm_attack, pgd_attack, robust_accuracy
 from ._attribution import integrated_gradients, protected_feature_sensitivity
 from ._cost import counterfactual_cost, median_absolute_deviation, redundancy, sparsity
+from ._diversity import change_set_diversity, counterfactual_diversity
 from ._evaluation import aggregate_runs, evaluate_counterfactuals
 from ._implausibility import implausibility, implausibility_mmd
+from ._invalidation import invalidation_rate
 from ._mmd import median_pairwise_distance, mmd
 from ._scorer import (
     CounterfactualScorer,
@@ -39,7 +45,9 @@ from ._ynn import ynn
 __all__ = [
     "CounterfactualScorer",
     "aggregate_runs",
+    "change_set_diversity",
     "counterfactual_cost",
+    "counterfactual_diversity",
     "counterfactual_validity",
     "evaluate_counterfactuals",
     "fgsm_attack",
@@ -48,6 +56,7 @@ __all__ = [
     "implausibility",
     "implausibility_mmd",
     "integrated_gradients",
+    "invalidation_rate",
     "make_counterfactual_scorer",
     "make_scoring",
     "median_absolute_deviation",

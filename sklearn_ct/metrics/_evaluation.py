@@ -81,6 +81,13 @@ def _check_measure_params(measure_params, measures):
         if not isinstance(kwargs, Mapping):
             raise TypeError(f"measure_params[{key!r}] must be a dict of keyword arguments.")
         check_measure_params(get_measure(name), kwargs)
+        if name == "invalidation_rate" and kwargs.get("kind", "noise") != "noise":
+            # One set of alternative models cannot stand for the retrained versions of
+            # every compared model.
+            raise ValueError(
+                "evaluate_counterfactuals measures the invalidation rate under noise only; "
+                "for retraining, call invalidation_rate(model, X_cf, target, "
+                "kind='retrain', ...) with each model's own retrained versions.")
         params[name].update(kwargs)
     return params
 
@@ -242,7 +249,10 @@ def evaluate_counterfactuals(models, X, y, *, explainer=None, n_individuals=100,
     measures : sequence of str, default=("validity", "cost", "implausibility", \
 "implausibility_mmd")
         Any of ``"validity"``, ``"cost"`` (L1), ``"implausibility"`` (IP),
-        ``"implausibility_mmd"`` (IP*), ``"redundancy"`` and ``"ynn"``.
+        ``"implausibility_mmd"`` (IP*), ``"redundancy"``, ``"ynn"`` and
+        ``"invalidation_rate"`` (under Gaussian noise, :func:`invalidation_rate` with
+        ``kind="noise"``; always over the valid counterfactuals, with the validity rule of
+        ``validity_threshold``; lower is better).
     valid_only : bool, default=True
         Average the measures (and build IP*'s counterfactual sample) over valid
         counterfactuals only, as the paper's table does.
@@ -263,7 +273,8 @@ def evaluate_counterfactuals(models, X, y, *, explainer=None, n_individuals=100,
         reference code does (spec quirk 6.2.21).
     measure_params : dict or None, default=None
         ``{measure: kwargs}`` for the metric functions, e.g.
-        ``{"implausibility_mmd": {"length_scale": 0.5}}``. IP* defaults to
+        ``{"implausibility_mmd": {"length_scale": 0.5}}`` or ``{"invalidation_rate":
+        {"noise_scale": 0.1 * X.std(axis=0)}}``. IP* defaults to
         ``max_samples=100`` (the reference's sub-sampling of each side of every group).
     confidence : float, default=0.99
         Coverage of the percentile interval of the per-run differences.
@@ -451,6 +462,7 @@ def _evaluate_one(model, template, *, X, Xf, y, classes, rows, t_idx, drawn, inv
     values = {}
     n_undefined = 0
     for measure in measures:
+        spec = get_measure(measure)
         if measure == "validity":
             values[measure] = _run_means(valid.astype(np.float64), drawn)
         elif measure == "implausibility_mmd":
@@ -460,11 +472,11 @@ def _evaluate_one(model, template, *, X, Xf, y, classes, rows, t_idx, drawn, inv
         else:
             cfs = Counterfactuals(X=Xf[rows], X_cf=cf, X_cf_raw=cf_raw, target=target_labels,
                                   valid=valid_unique, model=model, X_ref=Xf, X_ref_raw=X,
-                                  y_ref=y)
+                                  y_ref=y, validity_threshold=validity_threshold)
             per_ce = _per_counterfactual(measure, params[measure], cfs, int(run_seeds[0]))
             full = np.zeros(drawn.shape)
             full[drawn] = per_ce[inverse[drawn]]
-            values[measure] = _run_means(full, selected)
+            values[measure] = _run_means(full, valid if spec.valid_required else selected)
     return values, n_valid, n_undefined
 
 

@@ -1,9 +1,9 @@
 """The one registry of counterfactual measures, shared by the scorers and the evaluation.
 
 Each :class:`Measure` says how to compute one quality measure of a set of counterfactuals
-(:class:`Counterfactuals`): per counterfactual (cost, redundancy, IP, yNN) or for the set
-as a whole (validity, IP*), which way is better and at which decision threshold the paper
-searched for it. :class:`~sklearn_ct.metrics.CounterfactualScorer` and
+(:class:`Counterfactuals`): per counterfactual (cost, redundancy, IP, yNN, invalidation
+rate) or for the set as a whole (validity, IP*), which way is better and at which decision
+threshold the paper searched for it. :class:`~sklearn_ct.metrics.CounterfactualScorer` and
 :func:`~sklearn_ct.metrics.evaluate_counterfactuals` both look measures up here, under their
 function names (``"counterfactual_cost"``), their labels in the evaluation's tables
 (``"cost"``) or an alias (``"sparsity"``).
@@ -21,7 +21,9 @@ from sklearn.utils import _safe_indexing
 from ..explainers._default import COST_THRESHOLD, PLAUSIBILITY_THRESHOLD
 from ._adversarial import robust_accuracy
 from ._cost import counterfactual_cost, redundancy
+from ._diversity import change_set_diversity, counterfactual_diversity
 from ._implausibility import implausibility, implausibility_mmd
+from ._invalidation import invalidation_rate
 from ._validity import counterfactual_validity
 from ._ynn import ynn
 
@@ -30,7 +32,8 @@ class Counterfactuals(NamedTuple):
     """Counterfactuals and what their measures are computed against.
 
     ``X``, ``X_cf`` and ``target`` hold the counterfactuals to measure (one row each);
-    ``X_ref``/``y_ref`` are the reference data of the plausibility measures.
+    ``X_ref``/``y_ref`` are the reference data of the plausibility measures;
+    ``validity_threshold`` is the caller's validity rule (None: argmax).
     """
 
     X: np.ndarray  # factuals (float)
@@ -42,6 +45,7 @@ class Counterfactuals(NamedTuple):
     X_ref: np.ndarray  # reference data (float)
     X_ref_raw: object  # reference data as given
     y_ref: object  # true labels of the reference data (or None)
+    validity_threshold: object = None  # the caller's validity rule (None: argmax)
 
     def subset(self, rows):
         """The counterfactuals selected by the boolean mask ``rows`` (same reference)."""
@@ -81,6 +85,13 @@ class Measure(NamedTuple):
         Needs the true labels of the reference data.
     uses_counterfactuals : bool
         False for measures of the model itself (robust accuracy), computed on the data.
+    valid_required : bool
+        Defined for valid counterfactuals only (the invalidation rate), whatever the
+        caller's choice of ``valid_only``.
+    sets : bool
+        Measured on each factual's set of counterfactuals (an explainer with
+        ``n_per_row >= 2``): ``X_cf`` has shape (n, n_per_row, n_features) and ``valid``
+        (n, n_per_row); the values are one per factual.
     """
 
     name: str
@@ -94,12 +105,19 @@ class Measure(NamedTuple):
     filtered: bool = True
     needs_y: bool = False
     uses_counterfactuals: bool = True
+    valid_required: bool = False
+    sets: bool = False
 
     def score(self, cfs, kwargs):
         """The measure of the set ``cfs`` (one float)."""
         if self.aggregate is not None:
             return self.aggregate(cfs, kwargs)
-        return float(np.mean(self.values(cfs, kwargs)))
+        values = np.asarray(self.values(cfs, kwargs), dtype=np.float64)
+        if self.sets:
+            # Factuals with fewer than two counterfactuals to compare have no value.
+            values = values[~np.isnan(values)]
+            return float(values.mean()) if values.size else float("nan")
+        return float(np.mean(values))
 
 
 def _cost(cfs, kwargs):
@@ -116,6 +134,30 @@ def _implausibility(cfs, kwargs):
 
 def _ynn(cfs, kwargs):
     return ynn(cfs.model, cfs.X_cf_raw, cfs.target, cfs.X_ref_raw, aggregate=False, **kwargs)
+
+
+def _invalidation(cfs, kwargs):
+    if kwargs.get("kind", "noise") == "retrain" and kwargs.get("models") is None:
+        # Refitting here would train on the scoring (or test) data, and once per candidate
+        # and fold; only fixed alternative models make sense.
+        raise ValueError(
+            "The invalidation_rate measure with kind='retrain' needs fixed alternative "
+            "models: make_counterfactual_scorer('invalidation_rate', kind='retrain', "
+            "models=[...]). A scorer only sees the scoring fold, so it cannot retrain the "
+            "estimator on its training data."
+        )
+    # NaN for the counterfactuals that are not valid under the model (valid_required).
+    return invalidation_rate(cfs.model, cfs.X_cf_raw, cfs.target,
+                             threshold=cfs.validity_threshold, aggregate=False, **kwargs)
+
+
+def _diversity(cfs, kwargs):
+    return counterfactual_diversity(cfs.X_cf, valid=cfs.valid, aggregate=False, **kwargs)
+
+
+def _change_sets(cfs, kwargs):
+    return change_set_diversity(cfs.X, cfs.X_cf, valid=cfs.valid, aggregate=False,
+                                **kwargs)
 
 
 def _validity(cfs, kwargs):
@@ -148,12 +190,29 @@ MEASURES = {m.name: m for m in (
             ("model", "X_cf", "target", "X_ref", "aggregate"), values=_ynn),
     Measure("robust_accuracy", None, robust_accuracy, True, PLAUSIBILITY_THRESHOLD,
             ("model", "X", "y"), filtered=False, needs_y=True, uses_counterfactuals=False),
+    # Measured on the plausibility-threshold counterfactuals (0.95): ones that stop at 0.5
+    # sit just past the decision boundary, where their fate under noise depends more on
+    # how far the search's last step overshot than on the model. Validity follows the
+    # caller's validity threshold; alternative models are fixed (X and y are reserved).
+    Measure("invalidation_rate", "invalidation_rate", invalidation_rate, False,
+            PLAUSIBILITY_THRESHOLD,
+            ("estimator", "X_cf", "target", "X", "y", "threshold", "aggregate"),
+            values=_invalidation, valid_required=True),
+    # Diversity of several counterfactuals per factual; ``valid`` marks which of a
+    # factual's counterfactuals count (all of them unless the caller filters).
+    Measure("counterfactual_diversity", None, counterfactual_diversity, True,
+            COST_THRESHOLD, ("X_cf", "valid", "aggregate"), values=_diversity,
+            filtered=False, sets=True),
+    Measure("change_set_diversity", None, change_set_diversity, True, COST_THRESHOLD,
+            ("X", "X_cf", "valid", "aggregate"), values=_change_sets, filtered=False,
+            sets=True),
 )}
 
 #: Other names of the measures: the protocol's labels and common synonyms.
 ALIASES = {
     **{m.label: m.name for m in MEASURES.values() if m.label not in (None, m.name)},
     "sparsity": "redundancy",
+    "invalidation": "invalidation_rate",
 }
 
 

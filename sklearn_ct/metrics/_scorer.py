@@ -113,8 +113,10 @@ class CounterfactualScorer:
     metric : str or callable
         One of ``"counterfactual_validity"`` (alias ``"validity"``),
         ``"counterfactual_cost"`` (``"cost"``), ``"implausibility"``,
-        ``"implausibility_mmd"``, ``"ynn"``, ``"redundancy"`` (``"sparsity"``) or
-        ``"robust_accuracy"``; the functions of the same names in
+        ``"implausibility_mmd"``, ``"ynn"``, ``"redundancy"`` (``"sparsity"``),
+        ``"robust_accuracy"``, ``"invalidation_rate"`` (``"invalidation"``),
+        ``"counterfactual_diversity"`` or ``"change_set_diversity"`` (of each row's
+        ``n_per_row`` counterfactuals); the functions of the same names in
         :mod:`sklearn_ct.metrics` are accepted too. Any other callable is a custom metric
         ``metric(X, X_cf, **metric_params)`` returning one value per counterfactual (they
         are averaged) or a float.
@@ -133,7 +135,8 @@ class CounterfactualScorer:
         whole fold. None uses every row.
     valid_only : bool, default=True
         Compute the metric on valid counterfactuals only, as the paper does (ignored by
-        ``counterfactual_validity`` and ``robust_accuracy``).
+        ``counterfactual_validity`` and ``robust_accuracy``; ``invalidation_rate`` is
+        always computed on valid counterfactuals).
     validity_threshold : float or None, default=None
         When a counterfactual is valid: None means the model's predicted class (argmax) is
         the target, the paper's validity measure; a float ``t`` requires target probability
@@ -229,7 +232,10 @@ class CounterfactualScorer:
     def _template(self):
         if self.explainer is not None:
             return self.explainer
-        return default_explainer(self._measure.decision_threshold)
+        template = default_explainer(self._measure.decision_threshold)
+        if self._measure.sets:
+            template.set_params(n_per_row=DEFAULT_N_PER_ROW)
+        return template
 
     def __call__(self, estimator, X, y=None):
         """Score ``estimator`` on the fold ``(X, y)``.
@@ -280,10 +286,14 @@ class CounterfactualScorer:
         explainer = self._fitted_explainer(estimator, X, y, explainer_seed)
         model = explainer.estimator_ if hasattr(explainer, "estimator_") else estimator
         result = explainer.explain(X_sub)
+        if spec.sets:
+            return self._score_sets(spec, model, X_sub, result, params)
         X_cf_raw, target = result.counterfactuals, np.asarray(result.target)
         valid = counterfactual_validity(model, X_cf_raw, target,
                                         threshold=self.validity_threshold, aggregate=False)
-        selected = valid if (self.valid_only and spec.filtered) else np.ones_like(valid)
+        # The invalidation rate is only defined for valid counterfactuals (valid_required).
+        selected = (valid if (self.valid_only and spec.filtered) or spec.valid_required
+                    else np.ones_like(valid))
         if spec.filtered and not selected.any():
             warnings.warn(
                 f"No counterfactual of the {valid.size} explained rows is valid, so "
@@ -297,8 +307,40 @@ class CounterfactualScorer:
             X=_as_float(X_sub, "X"), X_cf=_as_float(X_cf_raw, "The counterfactuals"),
             X_cf_raw=X_cf_raw, target=target, valid=valid, model=model,
             X_ref=_as_float(X, "X"), X_ref_raw=X, y_ref=None if y is None else np.asarray(y),
+            validity_threshold=self.validity_threshold,
         )
         return self._sign * spec.score(cfs.subset(selected), params)
+
+    def _score_sets(self, spec, model, X_sub, result, params):
+        """A measure of each row's several counterfactuals (diversity), signed."""
+        valid = np.asarray(result.valid)
+        if valid.ndim != 2 or valid.shape[1] < 2:
+            raise ValueError(
+                f"The {spec.name} scorer needs several counterfactuals per row: use an "
+                "explainer with n_per_row >= 2, e.g. make_counterfactual_scorer("
+                f"{spec.name!r}, explainer=CounterfactualExplainer(None, n_per_row=4)).")
+        k = valid.shape[1]
+        X_f = _as_float(X_sub, "X")
+        # One row per counterfactual (explain gives a DataFrame so, or an array (n, k, p)).
+        flat = result.counterfactuals
+        if not hasattr(flat, "iloc"):
+            flat = np.asarray(flat).reshape(-1, np.shape(flat)[-1])
+        target = np.repeat(np.asarray(result.target), k)
+        valid = counterfactual_validity(model, flat, target, threshold=self.validity_threshold,
+                                        aggregate=False).reshape(-1, k)
+        cfs = Counterfactuals(
+            X=X_f, X_cf=_as_float(flat, "The counterfactuals").reshape(X_f.shape[0], k, -1),
+            X_cf_raw=result.counterfactuals, target=target,
+            valid=valid if self.valid_only else np.ones_like(valid), model=model,
+            X_ref=None, X_ref_raw=None, y_ref=None)
+        score = spec.score(cfs, params)
+        if np.isnan(score):
+            warnings.warn(
+                f"No row has two valid counterfactuals to compare, so {spec.name} is "
+                f"undefined; returning no_valid_score={self.no_valid_score!r}.",
+                UndefinedMetricWarning, stacklevel=3)
+            return float(self.no_valid_score)
+        return self._sign * score
 
     def _fitted_explainer(self, estimator, X, y, seed):
         if _is_explainer(estimator):
@@ -325,8 +367,10 @@ def make_counterfactual_scorer(metric, *, explainer=None, greater_is_better=None
 
     The default explainer is the paper's test-time one (Altmeyer et al., 2026): ECCo
     without distance penalty (``lambda_cost=0, lambda_energy=1``), step size 0.1, at most
-    50 steps, with decision threshold **0.95** for validity, implausibility, IP* and yNN
-    (the paper's plausibility evaluation) and **0.5** for cost, redundancy and custom
+    50 steps, with decision threshold **0.95** for validity, implausibility, IP*, yNN and
+    the invalidation rate (the paper's plausibility evaluation; counterfactuals that stop
+    at 0.5 lie just past the decision boundary, where a point exactly on it would be lost
+    to half of all noise draws) and **0.5** for cost, redundancy and custom
     metrics (the paper's cost evaluation: pushing a counterfactual deeper into the target
     class than needed inflates its cost).
 
@@ -336,9 +380,14 @@ def make_counterfactual_scorer(metric, *, explainer=None, greater_is_better=None
         ``"counterfactual_validity"`` (alias ``"validity"``), ``"counterfactual_cost"``
         (``"cost"``, L1 distance by default), ``"implausibility"`` (IP),
         ``"implausibility_mmd"`` (IP*), ``"ynn"``, ``"redundancy"`` (``"sparsity"``),
-        ``"robust_accuracy"`` (no counterfactuals; FGSM by default), one of the functions
-        of those names, or a custom ``metric(X, X_cf, **metric_kwargs)`` returning one value
-        per counterfactual or a float.
+        ``"robust_accuracy"`` (no counterfactuals; FGSM by default),
+        ``"invalidation_rate"`` (Gaussian noise by default; ``kind="retrain"`` needs fixed
+        ``models=[...]``, since a scorer cannot retrain the estimator on its training
+        data), ``"counterfactual_diversity"`` and ``"change_set_diversity"`` (of several
+        counterfactuals per row: the default explainer searches 4, a template needs
+        ``n_per_row >= 2``), one of the functions of those names, or a custom
+        ``metric(X, X_cf, **metric_kwargs)`` returning one value per counterfactual or a
+        float.
     explainer : explainer or None, default=None
         Unfitted explainer template (its ``estimator`` is replaced), e.g.
         ``CounterfactualExplainer(None, decision_threshold=0.9, mutability={0: "none"})``.
@@ -406,7 +455,20 @@ _SCORER_METRICS = {
     "ynn": "ynn",
     "redundancy": "redundancy",
     "robust_accuracy": "robust_accuracy",
+    "neg_invalidation_noise": "invalidation_rate",
+    "counterfactual_diversity": "counterfactual_diversity",
+    "change_set_diversity": "change_set_diversity",
 }
+
+# Metric options of the predefined scorers that differ from the metric's defaults. The
+# retraining kind of invalidation_rate has no predefined scorer: it needs alternative
+# models that a scorer cannot train (it only sees the scoring fold).
+_SCORER_PARAMS = {
+    "neg_invalidation_noise": {"kind": "noise"},
+}
+
+#: Counterfactuals per row of the default explainer of the diversity scorers.
+DEFAULT_N_PER_ROW = 4
 
 
 def get_scorer_names():
@@ -434,10 +496,13 @@ def get_scorer(scoring):
     """Get a scorer from its name, falling back to scikit-learn's scorers.
 
     sklearn_ct's names are ``"counterfactual_validity"``, ``"neg_counterfactual_cost"``,
-    ``"neg_implausibility"``, ``"neg_implausibility_mmd"``, ``"ynn"``, ``"redundancy"`` and
-    ``"robust_accuracy"`` (FGSM, ``epsilon=0.03``). They use the defaults of
-    :func:`make_counterfactual_scorer` with ``random_state=0``. Any other string is looked
-    up with :func:`sklearn.metrics.get_scorer`.
+    ``"neg_implausibility"``, ``"neg_implausibility_mmd"``, ``"ynn"``, ``"redundancy"``,
+    ``"robust_accuracy"`` (FGSM, ``epsilon=0.03``), ``"neg_invalidation_noise"``
+    (:func:`invalidation_rate` under Gaussian noise of scale 0.1, negated),
+    ``"counterfactual_diversity"`` and ``"change_set_diversity"`` (4 counterfactuals per
+    row). They use the defaults of :func:`make_counterfactual_scorer` with
+    ``random_state=0``. Any other string is looked up with
+    :func:`sklearn.metrics.get_scorer`.
 
     scikit-learn's search and validation tools only resolve scikit-learn's names, so pass
     sklearn_ct's scorers as objects: ``scoring={"acc": "accuracy", "ip":
@@ -469,7 +534,8 @@ def get_scorer(scoring):
     if not isinstance(scoring, str):
         return scoring
     if scoring in _SCORER_METRICS:
-        return CounterfactualScorer(_SCORER_METRICS[scoring], random_state=0)
+        return CounterfactualScorer(_SCORER_METRICS[scoring], random_state=0,
+                                    metric_params=_SCORER_PARAMS.get(scoring))
     try:
         return _sklearn_get_scorer(scoring)
     except ValueError:
