@@ -556,7 +556,7 @@ def search_counterfactuals(
         projection.
     check_every : int, default=None
         Steps between reads of the convergence state on the host (None: 1 on the CPU,
-        :data:`DEFAULT_CHECK_EVERY` on other devices; see :func:`default_check_every`).
+        8 on other devices).
         With 1, the search counts the rows that stop at every step, writes them back and
         stops as soon as none is left. With ``k > 1``, no step reads anything back except
         every ``k``-th: rows that reach the threshold in between are *frozen* (their step
@@ -754,7 +754,8 @@ def search_counterfactuals(
             if compact:
                 if deferred:
                     _finish(stopped, p_rec, done_rec, it_rec)
-                keep = ~stopped
+                # One host read for the indices, instead of one per boolean-mask index.
+                keep = (~stopped).nonzero().squeeze(1)
                 rows, grad, s_old, x_act, t_act = (
                     rows[keep], grad[keep], s_old[keep], x_act[keep], t_act[keep]
                 )
