@@ -353,7 +353,19 @@ class CTNet(NeuralNet):
                 y_pred, *pool = torch.split(logits, [n_b] + [n_c] * len(POOL_INPUTS))
                 loss_class = self.get_loss(y_pred, yi, X=Xi, training=True)
                 loss, terms = ct_loss(loss_class, dict(zip(POOL_INPUTS, pool)), chunk)
-        value = loss.item()
+        # Everything a batch records is read back in one transfer: on an accelerator each
+        # read waits for the device, and this one is needed anyway (a non-finite loss
+        # skips the update). The accuracy's count of correct predictions goes along.
+        yt = None if yi is None else to_tensor(yi, device=device)
+        reads = [loss.detach(), loss_class.detach(),
+                 *(terms.get(name, zero).detach() for name in TERMS)]
+        if yt is not None and y_pred.dim() == 2 and yt.shape == y_pred.shape[:1]:
+            reads.append((y_pred.detach().argmax(dim=1) == yt).sum())
+        host = torch.stack([r.reshape(()).to(torch.float64) for r in reads]).tolist()
+        value = host[0]
+        records = dict(zip(_STEP_RECORDS, host[1:1 + len(_STEP_RECORDS)]))
+        if len(host) > 1 + len(_STEP_RECORDS):
+            records["n_correct"] = int(host[-1])
         skipped = not math.isfinite(value)
         if skipped:
             outputs = y_pred if chunk is None else logits
@@ -374,8 +386,11 @@ class CTNet(NeuralNet):
             loss.backward()
         else:
             logits.backward(grad)
-        step = {"loss": loss, "y_pred": y_pred, "loss_class": loss_class.detach(),
-                "skipped": skipped}
+        # skorch reads ``step["loss"].item()`` after the update: a host copy of the value
+        # read above, so that it does not wait for the device a second time.
+        step = {"loss": torch.tensor(value, dtype=loss.dtype), "y_pred": y_pred,
+                "loss_class": loss_class.detach(), "skipped": skipped,
+                "host_records": records}
         for name in TERMS:
             step["loss_" + name] = terms.get(name, zero).detach()
         return step
@@ -401,16 +416,19 @@ class CTNet(NeuralNet):
         """Record the batch's accuracy, CT loss terms and whether its update was skipped."""
         record = self.history.record_batch
         y = batch[1]
+        host = step.get("host_records") or {}
         if y_pred is not None and y is not None:
-            y = torch.as_tensor(y, device=y_pred.device)
-            correct = int((y_pred.argmax(dim=1) == y).sum())
+            correct = host.get("n_correct")
+            if correct is None:
+                y = torch.as_tensor(y, device=y_pred.device)
+                correct = int((y_pred.argmax(dim=1) == y).sum())
             record("train_acc" if training else "valid_acc", correct / len(y))
         if training:
-            keys = [key for key in _STEP_RECORDS if key in step]
-            # One transfer for all terms (each float() of a tensor is a separate sync).
-            values = torch.stack([step[key] for key in keys]).tolist() if keys else []
-            for key, value in zip(keys, values):
-                record(key, value)
+            for key in _STEP_RECORDS:
+                if key in host:
+                    record(key, host[key])
+                elif key in step:
+                    record(key, float(step[key]))
             record("skipped", bool(step.get("skipped", False)))
 
     def on_epoch_end(self, net, **kwargs):

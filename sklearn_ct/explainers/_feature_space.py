@@ -404,8 +404,11 @@ class _FeatureSpace:
             V = Zc
         F = _numeric_block(X_raw, self.num_idx)
         V = np.where(changed_raw[:, self.num_idx], V, F)
-        low, high = row_bounds(F, self.domain[self.num_idx, 0], self.domain[self.num_idx, 1],
-                               self.raw_inc, self.raw_dec)
+        low, high = self.domain[self.num_idx, 0], self.domain[self.num_idx, 1]
+        if not (self.raw_inc.all() and self.raw_dec.all()):
+            # Mutability makes the bounds per row; without it the (d,) domain broadcasts
+            # (the same clip, without two (n, d) arrays of bounds).
+            low, high = row_bounds(F, low, high, self.raw_inc, self.raw_dec)
         # Rows that were not searched (already at their target) are the factuals, even
         # outside the domain; the others are projected, with mutability before the domain.
         rows = np.ones(F.shape[0], dtype=bool) if searched is None else searched

@@ -58,6 +58,33 @@ from .._constraints import row_bounds
 from .._model import resolve_model
 from .._utils import DEPRECATED, atomic_fit, eval_mode, renamed_max_iter
 
+#: How often the search reads the convergence state back to the host, per device type
+#: (see ``check_every`` in :func:`search_counterfactuals`); other devices use
+#: :data:`DEFAULT_CHECK_EVERY`. On the CPU a host read costs nothing, so every step checks
+#: (and the search stops the very step its last row converges).
+CHECK_EVERY = {"cpu": 1}
+
+#: Steps between host reads on accelerators: every read waits for the device to drain
+#: its queue, so the search checks every few steps and freezes converged rows in between.
+DEFAULT_CHECK_EVERY = 8
+
+
+def default_check_every(device):
+    """Steps between host reads of the search's convergence state on ``device``.
+
+    Parameters
+    ----------
+    device : torch.device
+        The search device.
+
+    Returns
+    -------
+    check_every : int
+        ``CHECK_EVERY[device.type]``, else :data:`DEFAULT_CHECK_EVERY`.
+    """
+    return CHECK_EVERY.get(torch.device(device).type, DEFAULT_CHECK_EVERY)
+
+
 #: The parameters of the objective hooks the engine calls, shared by their docstrings.
 _HOOK_PARAMETERS = """
 Parameters
@@ -443,6 +470,7 @@ def _mask_step(delta, can_increase, can_decrease):
         "diversity_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "groups": [list, tuple],
         "project_groups": ["boolean"],
+        "check_every": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left"),
                      Hidden(StrOptions({DEPRECATED}))],
     },
@@ -468,6 +496,7 @@ def search_counterfactuals(
     diversity_weight=0.0,
     groups=(),
     project_groups=False,
+    check_every=None,
     max_iter=DEPRECATED,
 ):
     """Search counterfactuals for a batch of factuals with one batched gradient descent.
@@ -525,6 +554,16 @@ def search_counterfactuals(
         counterfactual and the result hold real categories. Latent-space generators
         evaluate the projected decoded point and pass gradients straight through the
         projection.
+    check_every : int, default=None
+        Steps between reads of the convergence state on the host (None: 1 on the CPU,
+        8 on other devices).
+        With 1, the search counts the rows that stop at every step, writes them back and
+        stops as soon as none is left. With ``k > 1``, no step reads anything back except
+        every ``k``-th: rows that reach the threshold in between are *frozen* (their step
+        is zero, so they keep their final iterate) and their results are recorded on the
+        device; on an accelerator this keeps the host queueing kernels instead of waiting
+        for the device. Both give the same results; ``k > 1`` may spend up to ``k - 1``
+        steps on rows that have all stopped.
     max_iter : int
         Deprecated alias of ``max_steps``.
 
@@ -606,10 +645,20 @@ def search_counterfactuals(
     # dominated by memory traffic, and fresh (n, d) temporaries cost page faults.
     owned = False
     buffer = torch.empty_like(x) if epsilon is not None else None
+    if check_every is None:
+        check_every = default_check_every(device)
+    deferred = check_every > 1
+    if deferred:
+        # Deferred checks (see check_every): a working row's results are recorded here
+        # on the device when it stops, and written back at the next host read.
+        stopped = torch.zeros(n, dtype=torch.bool, device=device)
+        p_rec = torch.zeros(n, dtype=proba.dtype, device=device)
+        it_rec = torch.zeros(n, dtype=torch.long, device=device)
+        done_rec = torch.zeros(n, dtype=torch.bool, device=device)
 
     def _finish(sel, p, done, t):
         # Write back the working rows ``sel`` (bool mask, None for all) that stop after
-        # ``t`` steps.
+        # ``t`` steps (an int, or a tensor of per-row steps).
         if sel is None:
             idx, p_sel, done_sel, cf_sel = rows, p, done, cf_act
             nascent_sel = nascent_act
@@ -617,6 +666,8 @@ def search_counterfactuals(
             where = sel.nonzero().squeeze(1)
             idx, p_sel, done_sel, cf_sel = rows[where], p[where], done[where], cf_act[where]
             nascent_sel = None if nascent_act is None else nascent_act[where]
+            if torch.is_tensor(t):  # per-row steps (deferred checks)
+                t = t[where]
         # The model may compute in another precision than the factuals (a float64 module
         # trained on float32 rows): results are kept in the factuals' precision.
         proba[idx] = p_sel.to(proba.dtype)
@@ -628,7 +679,7 @@ def search_counterfactuals(
 
     with eval_mode(module):
         for t in range(max_steps + 1):
-            if rows.numel() == n_stopped:
+            if not deferred and rows.numel() == n_stopped:
                 break
             last = t == max_steps
             s = s_act.detach().requires_grad_(not last)
@@ -645,7 +696,8 @@ def search_counterfactuals(
                 logits = module(xa)
             if diverse and not last:
                 with torch.no_grad():
-                    if stopped is None:
+                    if stopped is None or deferred:
+                        # (Frozen rows of a deferred search sit at their final point.)
                         positions[rows] = xa.detach()
                     else:
                         live = ~stopped
@@ -655,14 +707,39 @@ def search_counterfactuals(
                 done = p >= decision_threshold
                 if stopped is not None:
                     done &= ~stopped
-            n_done = int(done.sum())
-            if last or n_done + n_stopped == rows.numel():
-                _finish(None if stopped is None else ~stopped, p, done, t)
-                break
-            if n_done:
-                _finish(done, p, done, t)
-                stopped = done if stopped is None else stopped | done
-                n_stopped += n_done
+            compact = False
+            if deferred:
+                with torch.no_grad():
+                    if last:
+                        # Every row still searching stops here, converged or not.
+                        live = ~stopped
+                        p_rec = torch.where(live, p.to(p_rec.dtype), p_rec)
+                        it_rec.masked_fill_(live, t)
+                        done_rec |= done
+                        _finish(None, p_rec, done_rec, it_rec)
+                        break
+                    p_rec = torch.where(done, p.to(p_rec.dtype), p_rec)
+                    it_rec.masked_fill_(done, t)
+                    done_rec |= done
+                    stopped |= done
+                if t % check_every == 0:
+                    n_stopped = int(stopped.sum())  # the only host read of the step
+                    if n_stopped == rows.numel():
+                        _finish(None, p_rec, done_rec, it_rec)
+                        break
+                    # At step 0 stopped rows may still lie outside their bounds (the
+                    # factual itself): they leave at once, before the first update.
+                    compact = n_stopped and (t == 0 or 8 * n_stopped >= rows.numel())
+            else:
+                n_done = int(done.sum())
+                if last or n_done + n_stopped == rows.numel():
+                    _finish(None if stopped is None else ~stopped, p, done, t)
+                    break
+                if n_done:
+                    _finish(done, p, done, t)
+                    stopped = done if stopped is None else stopped | done
+                    n_stopped += n_done
+                compact = n_stopped and 8 * n_stopped >= rows.numel()
             loss = generator.objective(logits, t_act, xa, x_act, t, max_steps)
             fade = 1.0 - 2.0 * t / max_steps if diverse else 0.0
             if fade > 0:
@@ -674,8 +751,11 @@ def search_counterfactuals(
             # objective: rows never interact, whatever the batch size.
             (grad,) = torch.autograd.grad(loss.sum(), s)
             s_old = s.detach()
-            if n_stopped and 8 * n_stopped >= rows.numel():
-                keep = ~stopped
+            if compact:
+                if deferred:
+                    _finish(stopped, p_rec, done_rec, it_rec)
+                # One host read for the indices, instead of one per boolean-mask index.
+                keep = (~stopped).nonzero().squeeze(1)
                 rows, grad, s_old, x_act, t_act = (
                     rows[keep], grad[keep], s_old[keep], x_act[keep], t_act[keep]
                 )
@@ -683,12 +763,21 @@ def search_counterfactuals(
                     low_act, high_act = low_act[keep], high_act[keep]
                 if nascent_act is not None:
                     nascent_act = nascent_act[keep]
-                stopped, n_stopped = None, 0
+                if deferred:
+                    p_rec, it_rec, done_rec = p_rec[keep], it_rec[keep], done_rec[keep]
+                    stopped = torch.zeros_like(stopped[keep])
+                else:
+                    stopped = None
+                n_stopped = 0
                 owned = True
             # delta = nan_to_num(-step_size * grad), computed in the gradient's memory
             # (autograd returns a fresh tensor; an expanded one is copied first).
             delta = grad if grad.is_contiguous() else grad.contiguous()
             delta = delta.mul_(-step_size).nan_to_num_(nan=0.0)
+            if deferred:
+                # Frozen rows do not move: their iterate, already within its bounds and
+                # projected, is their result (clamping and projecting it again keep it).
+                delta.masked_fill_(stopped.unsqueeze(1), 0.0)
             if mask_steps:
                 delta = _mask_step(delta, can_increase, can_decrease)
             new_state = s_old.add_(delta) if owned else s_old + delta
@@ -705,15 +794,23 @@ def search_counterfactuals(
             cf_act = new_x
             if nascent_act is not None:
                 diff = torch.sub(new_x, x_act, out=buffer[: new_x.shape[0]])
-                inside = (diff.abs_().amax(dim=1) <= epsilon).nonzero().squeeze(1)
-                if inside.numel() == new_x.shape[0]:
-                    nascent_act.copy_(new_x)
-                elif inside.numel():
-                    nascent_act.index_copy_(0, inside, new_x.index_select(0, inside))
+                within = diff.abs_().amax(dim=1) <= epsilon
+                if deferred:
+                    # No host read: a masked copy (a frozen row copies its own value).
+                    nascent_act.copy_(torch.where(within.unsqueeze(1), new_x, nascent_act))
+                else:
+                    inside = within.nonzero().squeeze(1)
+                    if inside.numel() == new_x.shape[0]:
+                        nascent_act.copy_(new_x)
+                    elif inside.numel():
+                        nascent_act.index_copy_(0, inside, new_x.index_select(0, inside))
             if path is not None:
                 snapshot = x_cf.clone()
-                running = ~stopped if stopped is not None else slice(None)
-                snapshot[rows[running]] = cf_act[running]
+                if deferred:
+                    snapshot[rows] = cf_act
+                else:
+                    running = ~stopped if stopped is not None else slice(None)
+                    snapshot[rows[running]] = cf_act[running]
                 path.append(snapshot)
 
     if path is not None:
