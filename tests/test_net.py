@@ -200,7 +200,8 @@ def test_epoch_averages_are_passthrough_scores_printed_last(binary):
     from skorch.callbacks import PassthroughScoring, PrintLog
 
     X, y = binary
-    net = CTClassifier(objective="vanilla", max_epochs=1, random_state=0).fit(X, y).net_
+    net = CTClassifier(objective="vanilla", max_epochs=1, verbose=1,
+                       random_state=0).fit(X, y).net_
     callbacks = dict(net.callbacks_)
     for key in ("train_acc", "valid_acc", "loss_class", "loss_div", "loss_reg", "loss_adv"):
         assert isinstance(callbacks[key], PassthroughScoring)
@@ -209,6 +210,10 @@ def test_epoch_averages_are_passthrough_scores_printed_last(binary):
     assert names.index("print_log") > names.index("loss_adv")
     # No _best flags: the terms are records, not scores to select on.
     assert "loss_div_best" not in net.history[-1]
+    # Silent fits do not format an epoch table nobody sees; they record the same keys.
+    quiet = CTClassifier(objective="vanilla", max_epochs=1, random_state=0).fit(X, y).net_
+    assert "print_log" not in dict(quiet.callbacks_)
+    assert set(quiet.history[-1]) - {"dur"} == set(net.history[-1]) - {"dur"}
 
 
 def test_non_finite_updates_are_counted(binary):
