@@ -55,6 +55,9 @@ VALIDITY_TOLERANCE = 0.05
 #: 1-3 points more accurate on held-out rows).
 ACCURACY_TOLERANCE = 0.05
 
+#: The CT network is kept only if each ratio CT / twin of IP, kNN and IP* is at most this.
+RATIO_LIMIT = 1.0
+
 #: The two searches: (name, generator factory, search settings).
 SEARCHES = (
     ("plain", lambda: GenericGenerator(lambda_cost=0.01),
@@ -171,7 +174,7 @@ def judge_plausibility(module_ct, module_twin, X, y, n_classes, *, bounds, rando
         for measure, (ct, twin) in ratios.items():
             scores[f"{search}_{measure}"] = float(ct / twin) if twin > 0 else np.nan
             if measure != "cost" and np.isfinite(scores[f"{search}_{measure}"]) \
-                    and scores[f"{search}_{measure}"] > 1.0:
+                    and scores[f"{search}_{measure}"] > RATIO_LIMIT:
                 keep = False
     return keep, scores
 
