@@ -47,6 +47,11 @@ def _to_host(args, kwargs):
     return False
 
 
+def _nbytes(args):
+    """Size in bytes of the tensor that a call copies (its first argument)."""
+    return args[0].nbytes if args and torch.is_tensor(args[0]) else 0
+
+
 class HostSyncCounter(TorchFunctionMode):
     """Count host synchronisations and transfers of the torch calls in a ``with`` block.
 
@@ -61,6 +66,10 @@ class HostSyncCounter(TorchFunctionMode):
     ----------
     counts : collections.Counter
         Calls per name, for the synchronising and transferring calls only.
+    bytes : collections.Counter
+        Bytes copied, under ``"upload"`` (tensors made from host data) and
+        ``"download"`` (``.cpu()`` and ``.to("cpu")``), to tell copies of a whole batch
+        from those of a few values.
 
     Examples
     --------
@@ -77,6 +86,7 @@ class HostSyncCounter(TorchFunctionMode):
     def __init__(self):
         super().__init__()
         self.counts = Counter()
+        self.bytes = Counter()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -85,8 +95,10 @@ class HostSyncCounter(TorchFunctionMode):
             self.counts[name] += 1
         elif name in DOWNLOAD_CALLS:
             self.counts["cpu"] += 1
+            self.bytes["download"] += _nbytes(args)
         elif name == "to" and _to_host(args, kwargs):
             self.counts["to(cpu)"] += 1
+            self.bytes["download"] += _nbytes(args)
         elif name in ("__getitem__", "__setitem__") and len(args) > 1 and _is_mask(args[1]):
             # Boolean-mask indexing sizes its result by the mask's count of True values.
             self.counts[name + "[mask]"] += 1
@@ -94,6 +106,9 @@ class HostSyncCounter(TorchFunctionMode):
                 kwargs.get("device") is not None
                 and not (args and torch.is_tensor(args[0]))):
             self.counts["upload"] += 1
+            out = func(*args, **kwargs)
+            self.bytes["upload"] += _nbytes((out,))
+            return out
         return func(*args, **kwargs)
 
     @property
@@ -114,3 +129,4 @@ class HostSyncCounter(TorchFunctionMode):
     def reset(self):
         """Forget the counts so far."""
         self.counts.clear()
+        self.bytes.clear()

@@ -370,25 +370,26 @@ class ModelAdapter:
         ``ValueError``.
         """
         _, module, device = self._resolved()
-        Z = np.asarray(Z, dtype=np.float64)
+        if not torch.is_tensor(Z):
+            Z = np.asarray(Z, dtype=np.float64)
         if Z.ndim == 2:
             self.check_n_features(Z.shape[1])
+        X64 = self.upload(Z)  # one copy to the device, also for the fallback
         with torch.no_grad(), eval_mode(module):
             try:
                 state = {k: v.double() if v.is_floating_point() else v
                          for k, v in {**dict(module.named_parameters()),
                                       **dict(module.named_buffers())}.items()}
-                X64 = torch.as_tensor(Z, device=device)
                 out = [functional_call(module, state, (chunk,))
                        for chunk in torch.split(X64, chunk_size)]
             except RuntimeError:
-                X32 = torch.as_tensor(Z.astype(np.float32), device=device)
+                X32 = X64.to(torch.float32)
                 try:
                     out = [module(chunk) for chunk in torch.split(X32, chunk_size)]
                 except RuntimeError as exc:
                     raise ValueError(
                         f"The model {type(self.final).__name__} could not be evaluated on "
-                        f"input of shape {Z.shape}: {exc}"
+                        f"input of shape {tuple(Z.shape)}: {exc}"
                     ) from exc
         logits = torch.cat(out).double().cpu().numpy()
         if logits.ndim != 2:
@@ -396,11 +397,37 @@ class ModelAdapter:
                              f"got {logits.shape}.")
         return self._check_finite(logits, "logits")
 
+    def upload(self, Z):
+        """Model-space rows ``Z`` as a float64 tensor on the model's device.
+
+        An array is copied once (keep the tensor to evaluate the same rows again without
+        another transfer); a float64 tensor already on the device is returned as it is.
+
+        Parameters
+        ----------
+        Z : ndarray or torch.Tensor of shape (n_samples, n_features)
+            Rows in the model's input space.
+
+        Returns
+        -------
+        Z : torch.Tensor of float64
+        """
+        device = self._resolved()[2]
+        if torch.is_tensor(Z):
+            return Z.to(device=device, dtype=torch.float64)
+        return torch.as_tensor(np.ascontiguousarray(Z, dtype=np.float64), device=device)
+
     def proba(self, Z):
-        """Class probabilities of model-space rows ``Z`` (float64)."""
-        Z = np.ascontiguousarray(Z, dtype=np.float64)
+        """Class probabilities of model-space rows ``Z`` (float64).
+
+        ``Z`` is an array, or for a differentiable model also a tensor from
+        :meth:`upload` (then nothing is copied to the device).
+        """
         if self.differentiable:
+            if not torch.is_tensor(Z):
+                Z = np.ascontiguousarray(Z, dtype=np.float64)
             return softmax(self.logits(Z))
+        Z = np.ascontiguousarray(Z, dtype=np.float64)
         names = getattr(self.final, "feature_names_in_", None)
         if names is not None and len(names) == Z.shape[1]:
             # The model was fitted on a DataFrame: keep its feature names.

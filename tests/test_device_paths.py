@@ -15,6 +15,7 @@ one.
 import numpy as np
 import pytest
 import torch
+from sklearn.frozen import FrozenEstimator
 from torch import nn
 
 from sklearn_ct import (
@@ -25,6 +26,7 @@ from sklearn_ct import (
     search_counterfactuals,
 )
 from sklearn_ct._host_sync import HostSyncCounter
+from sklearn_ct._model import resolve_model
 from sklearn_ct.explainers import CounterfactualExplainer
 from sklearn_ct.explainers._mapping import Group
 from sklearn_ct.generators import _base
@@ -189,6 +191,115 @@ def test_explain_host_reads_do_not_grow_with_the_steps(monkeypatch):
         reads[steps, n] = counter.syncs
     assert reads[80, 100] - reads[20, 100] == 6
     assert reads[80, 300] == reads[80, 100]
+
+
+def _explainer_models():
+    X, module = _explain_data()
+    y = module(torch.as_tensor(X, dtype=torch.float32)).argmax(dim=1).numpy()
+    clf = CTClassifier(objective="vanilla", hidden_layer_sizes=(16,), max_epochs=3,
+                       random_state=0).fit(X.astype(np.float32), y)
+    return X, {"module": module, "CTClassifier": FrozenEstimator(clf)}
+
+
+def _host_rows(self, Z, Zt, todo, k):
+    # The explainer before its factuals stayed on the device: the searched rows are
+    # taken on the host and copied to the device by the generator.
+    return Z[todo]
+
+
+@pytest.mark.parametrize("model", ["module", "CTClassifier"])
+@pytest.mark.parametrize("params", [
+    dict(generator="generic"),
+    dict(generator="ecco", target="random", n_per_row=3, mutability={0: "increase"}),
+    dict(generator="revise", target=1, max_steps=20),
+])
+@pytest.mark.parametrize("check_every", [1, 8])
+def test_explainer_keeps_its_factuals_on_the_device(monkeypatch, model, params,
+                                                    check_every):
+    # The factuals are copied to the device once, for their probabilities and the search;
+    # the search's inputs go in one more copy and its results come back in one transfer.
+    # Results are exactly those of the host path (the searched rows taken on the host).
+    X, models = _explainer_models()
+    monkeypatch.setitem(_base.CHECK_EVERY, "cpu", check_every)
+    explainer = CounterfactualExplainer(models[model], max_steps=params.pop("max_steps", 40),
+                                        decision_threshold=0.8, random_state=0,
+                                        **params).fit(X)
+    explainer.explain(X[:5])  # generators may keep constants on the device after a call
+    with HostSyncCounter() as device:
+        result = explainer.explain(X, return_path=True)
+    with monkeypatch.context() as m:
+        m.setattr(CounterfactualExplainer, "_search_rows", _host_rows)
+        with HostSyncCounter() as host:
+            expected = explainer.explain(X, return_path=True)
+    for key in expected:
+        np.testing.assert_array_equal(np.asarray(result[key]), np.asarray(expected[key]),
+                                      err_msg=key)
+    k = explainer.n_per_row
+    searched = int((~result.already_target).sum()) * k
+    assert searched
+    # When some rows are already at their target, the device path sends the indices of
+    # the searched rows instead of the rows themselves.
+    index = searched < X.shape[0] * k
+    assert device.uploads == host.uploads + index
+    assert (host.bytes["upload"] - device.bytes["upload"]
+            == searched * X.shape[1] * 8 - index * searched * 8)
+    # Copies back: the factuals' logits, the search's results, the counterfactuals'
+    # logits, and the path (requested).
+    assert device.counts["cpu"] == host.counts["cpu"] == 4
+    assert device.bytes["download"] == host.bytes["download"]
+
+
+def test_deferred_search_regathers_without_host_reads():
+    # Rows stop over many steps, so the working copies are re-gathered several times: the
+    # eager search reads their indices back each time, the deferred one only reads its
+    # count of stopped rows every check_every steps.
+    module = _mlp()
+    x, target, gen, kw = _case("generic")
+    counts = {}
+    for k in (1, 8):
+        with HostSyncCounter() as counter:
+            res = search_counterfactuals(module, x, target, gen, check_every=k, **kw)
+        counts[k] = counter.counts
+    assert len(torch.unique(res.n_iter)) > 8
+    assert counts[1]["nonzero"] > 0
+    assert counts[8]["nonzero"] == 0
+    assert counts[8]["__int__"] == -(-kw["max_steps"] // 8)
+
+
+@pytest.mark.parametrize("return_path", [False, True])
+def test_generate_reads_its_results_back_in_one_transfer(return_path):
+    # Arrays in: one copy to the device (factuals, targets, bounds and masks together)
+    # and one back (every per-row field); factuals given as a float64 tensor on the
+    # model's device are not copied again, and give the same arrays.
+    model = resolve_model(_mlp(dtype=torch.float32))
+    x, target, gen, kw = _case("constraints")
+    kw.update(return_path=return_path)
+    arrays = {key: v.numpy() if torch.is_tensor(v) else v for key, v in kw.items()}
+    with HostSyncCounter() as host:
+        expected = gen.generate(model, x.numpy(), target.numpy(), **arrays)
+    with HostSyncCounter() as device:
+        result = gen.generate(model, model.upload(x), target.numpy(), **arrays)
+    for name in FIELDS:
+        a, b = getattr(expected, name), getattr(result, name)
+        assert type(a) is type(b), name
+        if a is not None:
+            assert a.dtype == b.dtype, name
+            np.testing.assert_array_equal(b, a, err_msg=name)
+    assert host.uploads == device.uploads == 1
+    assert host.bytes["upload"] - device.bytes["upload"] == x.numel() * 8
+    assert host.counts["cpu"] == device.counts["cpu"] == 1 + return_path
+
+
+def test_model_probabilities_of_an_uploaded_batch():
+    X, models = _explainer_models()
+    for estimator in models.values():
+        model = resolve_model(estimator)
+        with HostSyncCounter() as counter:
+            Zt = model.upload(X)
+            proba = model.proba(Zt)
+        np.testing.assert_array_equal(proba, model.proba(X))
+        assert counter.uploads == 1 and counter.counts["cpu"] == 1
+        assert model.upload(Zt) is Zt
 
 
 def _ct(device="cpu", **params):

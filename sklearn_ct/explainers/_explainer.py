@@ -6,6 +6,7 @@
 import numbers
 
 import numpy as np
+import torch
 from sklearn.base import (
     BaseEstimator,
     OneToOneFeatureMixin,
@@ -455,6 +456,23 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
                              f"or generator: {exc}") from None
         return res.counterfactuals, res.n_iter, res.path
 
+    def _search_rows(self, Z, Zt, todo, k):
+        """The factuals to search: ``Z[todo]``, on the model's device when it has one.
+
+        ``Z`` holds every factual ``k`` times (consecutive rows) and ``Zt`` each once, on
+        the device (or None). The package's gradient generators take the rows as a tensor
+        and so need not copy them to the device again; other generators get arrays.
+        """
+        generate = type(self.generator_).generate
+        if (Zt is None or not self.generator_.requires_gradients
+                or not generate.__module__.startswith("sklearn_ct.")):
+            return Z[todo]
+        if todo.all():
+            return Zt if k == 1 else Zt.repeat_interleave(k, dim=0)
+        # Row i of Z is factual i // k: one index tensor selects them on the device.
+        rows = np.flatnonzero(todo) // k
+        return Zt.index_select(0, torch.as_tensor(rows, device=Zt.device))
+
     def _counterfactuals(self, Zc, Z, X_raw, Xv, searched=None):
         """Feature-space counterfactuals and their model-space image and probabilities."""
         X_cf, raw = self._space.to_features(Zc, Z, X_raw, Xv, searched)
@@ -488,7 +506,10 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         n_rows = Xv.shape[0]
         k = self.n_per_row
         Z = self._model.transform(X_raw)
-        predicted = self._model.proba(Z).argmax(axis=1)
+        # A differentiable model's factuals are copied to its device once: the same
+        # tensor gives their probabilities and the search's starting rows.
+        Zt = self._model.upload(Z) if self._model.differentiable else None
+        predicted = self._model.proba(Z if Zt is None else Zt).argmax(axis=1)
         t = resolve_targets(target, self.classes_, predicted, Z, self._seed)
         already = predicted == t
         start = None
@@ -509,7 +530,8 @@ class CounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin,
         if return_path:
             path = np.broadcast_to(Z, (self._max_steps() + 1,) + Z.shape).copy()
         if todo.any():
-            Zs, it, pth = self._search(Z[todo], t[todo], space.can_increase,
+            Zs, it, pth = self._search(self._search_rows(Z, Zt, todo, k), t[todo],
+                                       space.can_increase,
                                        space.can_decrease, return_path, k=k,
                                        start=None if start is None else start[todo])
             Zc[todo] = Zs

@@ -224,7 +224,11 @@ class BaseGenerator(BaseEstimator):
         in the precision of ``x``, as training does. Arrays in give arrays out: ``model``
         may be anything :func:`~sklearn_ct._model.resolve_model` accepts, and the search
         runs in its search precision (float64 on CPU); changes are added to the float64
-        factuals, so features the search did not move are returned exactly.
+        factuals, so features the search did not move are returned exactly. The inputs go
+        to the model's device in one copy and the results come back in one. Such a model
+        may also be given its factuals as a float64 tensor on its device (from
+        :meth:`~sklearn_ct._model.ModelAdapter.upload`), which is not copied again; the
+        results are arrays all the same.
 
         Parameters
         ----------
@@ -289,32 +293,25 @@ default=None
         model = resolve_model(model)
         module, dtype = model.search_module()
         device = model.device
+        host = not torch.is_tensor(x)
+        # Everything the search needs from the host goes in one transfer (each copy to an
+        # accelerator waits for its queue); factuals already on the device stay there.
+        x64, target, lower, upper, can_increase, can_decrease, start = upload(
+            [x if host else None, target, lower, upper, can_increase, can_decrease, start],
+            device)
+        if not host:
+            x64 = x.to(device=device, dtype=torch.float64)
 
-        def tensor(a, dt=dtype):
-            if a is None:
-                return None
-            return torch.as_tensor(np.ascontiguousarray(a), dtype=dt, device=device)
+        def cast(a, dt=dtype):
+            return None if a is None else a.to(dt)
 
-        x = np.asarray(x, dtype=np.float64)
-        xt = tensor(x)
+        xt = cast(x64)
         res = search_counterfactuals(
-            module, xt, tensor(target, torch.long), self, lower=tensor(lower),
-            upper=tensor(upper), can_increase=tensor(can_increase, torch.bool),
-            can_decrease=tensor(can_decrease, torch.bool), start=tensor(start), **kwargs)
-
-        def changed(points, base):
-            # The change (exactly zero for untouched features) on top of the float64
-            # factual, so that float32 round-off never leaks into unchanged features.
-            return None if points is None else base + (points - xt).double().cpu().numpy()
-
-        return SearchResult(
-            counterfactuals=changed(res.counterfactuals, x),
-            converged=res.converged.cpu().numpy(),
-            n_iter=res.n_iter.cpu().numpy(),
-            target_proba=res.target_proba.double().cpu().numpy(),
-            nascent=changed(res.nascent, x),
-            path=changed(res.path, x[None]),
-        )
+            module, xt, cast(target, torch.long), self, lower=cast(lower),
+            upper=cast(upper), can_increase=None if can_increase is None else can_increase != 0,
+            can_decrease=None if can_decrease is None else can_decrease != 0,
+            start=cast(start), **kwargs)
+        return _download(res, xt, x64)
 
     def init_state(self, x):
         """Search state for factuals ``x`` (identity for feature-space generators).
@@ -391,6 +388,66 @@ class BaseBlackBoxGenerator(BaseGenerator):
             Counterfactuals and per-row diagnostics (NumPy arrays).
         """
         raise NotImplementedError
+
+
+def upload(arrays, device):
+    """Copy host arrays to ``device`` in one transfer, as float64 tensors.
+
+    Parameters
+    ----------
+    arrays : list of array-like or None
+        Numbers that float64 holds exactly (values, bounds, labels, masks); None entries
+        stay None.
+    device : torch.device
+        Destination.
+
+    Returns
+    -------
+    tensors : list of torch.Tensor or None
+        Views of one float64 tensor on ``device``, shaped as ``arrays``.
+    """
+    host = [None if a is None else np.asarray(a, dtype=np.float64) for a in arrays]
+    present = [a.reshape(-1) for a in host if a is not None]
+    if not present:
+        return host
+    flat = torch.as_tensor(np.concatenate(present), device=device)
+    out, offset = [], 0
+    for a in host:
+        if a is None:
+            out.append(None)
+            continue
+        out.append(flat[offset:offset + a.size].view(a.shape))
+        offset += a.size
+    return out
+
+
+def _download(res, xt, x64):
+    """A device search's result as NumPy arrays, read back in one transfer.
+
+    The change of every point (exactly zero for untouched features) is added to the
+    float64 factuals ``x64``, so that the search precision's round-off never leaks into
+    features the search did not move; the per-row fields travel as extra columns.
+    """
+    def changed(points, base):
+        return None if points is None else base + (points - xt).double()
+
+    n, d = x64.shape
+    blocks = [changed(res.counterfactuals, x64), changed(res.nascent, x64)]
+    columns = [res.converged, res.n_iter, res.target_proba]
+    host = torch.cat([b for b in blocks if b is not None]
+                     + [c.double().unsqueeze(1) for c in columns], dim=1).cpu().numpy()
+    cf = np.ascontiguousarray(host[:, :d])
+    nascent = np.ascontiguousarray(host[:, d:2 * d]) if res.nascent is not None else None
+    converged, n_iter, proba = (host[:, j] for j in range(host.shape[1] - 3, host.shape[1]))
+    path = changed(res.path, x64[None])
+    return SearchResult(
+        counterfactuals=cf,
+        converged=converged != 0,
+        n_iter=n_iter.astype(np.int64),
+        target_proba=np.ascontiguousarray(proba),
+        nascent=nascent,
+        path=None if path is None else path.cpu().numpy(),
+    )
 
 
 class _GroupProjection:
@@ -656,14 +713,16 @@ def search_counterfactuals(
         it_rec = torch.zeros(n, dtype=torch.long, device=device)
         done_rec = torch.zeros(n, dtype=torch.bool, device=device)
 
-    def _finish(sel, p, done, t):
+    def _finish(sel, p, done, t, where=None):
         # Write back the working rows ``sel`` (bool mask, None for all) that stop after
-        # ``t`` steps (an int, or a tensor of per-row steps).
+        # ``t`` steps (an int, or a tensor of per-row steps); ``where``, when given, holds
+        # the positions of ``sel``'s True entries.
         if sel is None:
             idx, p_sel, done_sel, cf_sel = rows, p, done, cf_act
             nascent_sel = nascent_act
         else:
-            where = sel.nonzero().squeeze(1)
+            if where is None:
+                where = sel.nonzero().squeeze(1)
             idx, p_sel, done_sel, cf_sel = rows[where], p[where], done[where], cf_act[where]
             nascent_sel = None if nascent_act is None else nascent_act[where]
             if torch.is_tensor(t):  # per-row steps (deferred checks)
@@ -753,9 +812,17 @@ def search_counterfactuals(
             s_old = s.detach()
             if compact:
                 if deferred:
-                    _finish(stopped, p_rec, done_rec, it_rec)
-                # One host read for the indices, instead of one per boolean-mask index.
-                keep = (~stopped).nonzero().squeeze(1)
+                    # The check above counted the stopped rows on the host, so one stable
+                    # sort splits the working rows into those that go on and those that
+                    # stopped (each in their order, as ``nonzero`` gives them) without
+                    # another host read.
+                    order = torch.argsort(stopped.to(torch.uint8), stable=True)
+                    keep = order[:rows.numel() - n_stopped]
+                    _finish(stopped, p_rec, done_rec, it_rec,
+                            where=order[rows.numel() - n_stopped:])
+                else:
+                    # One host read for the indices, instead of one per boolean-mask index.
+                    keep = (~stopped).nonzero().squeeze(1)
                 rows, grad, s_old, x_act, t_act = (
                     rows[keep], grad[keep], s_old[keep], x_act[keep], t_act[keep]
                 )
