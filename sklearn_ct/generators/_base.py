@@ -499,30 +499,6 @@ def _block_similarity(xa, positions, rows, k):
     return (others.to(xa.dtype) / (1.0 + dist)).sum(dim=1) / (k - 1)
 
 
-# The autograd engine's entry point, which ``torch.autograd.grad`` calls after checks of
-# its arguments in Python (their types, shapes and dtypes, torch-function overrides, debug
-# logging) that cost about as much as the backward pass of a small model.
-_RUN_BACKWARD = getattr(getattr(torch.autograd.Variable, "_execution_engine", None),
-                        "run_backward", None)
-
-
-def _input_gradient(loss, s, seed):
-    """``torch.autograd.grad(loss, s, seed)[0]``, by a direct call of the autograd engine.
-
-    The search's arguments need none of ``grad``'s checks (``seed`` is made like ``loss``,
-    ``s`` is a plain leaf), and the engine computes the same gradient either way. Should a
-    torch release move or change the (private) entry point, the public call is used.
-    """
-    if _RUN_BACKWARD is not None:
-        try:
-            # (outputs, grad_outputs, keep_graph, create_graph, inputs, allow_unused,
-            # accumulate_grad), as torch.autograd.grad passes them.
-            return _RUN_BACKWARD((loss,), (seed,), False, False, (s,), False, False)[0]
-        except TypeError:
-            pass
-    return torch.autograd.grad(loss, s, seed)[0]
-
-
 def _mask_step(delta, can_increase, can_decrease):
     # Gradient masking per direction, as in the reference: a feature that may only increase
     # keeps only positive steps, so its path is monotone (not just its end point).
@@ -859,7 +835,7 @@ def search_counterfactuals(
             # search's step.
             if seed is None or seed.shape != loss.shape:
                 seed = torch.ones_like(loss)
-            grad = _input_gradient(loss, s, seed)
+            (grad,) = torch.autograd.grad(loss, s, seed)
             s_old = s.detach()
             if compact:
                 if deferred:
