@@ -676,6 +676,8 @@ def search_counterfactuals(
     # costs no indexing at all.
     rows = torch.arange(n, device=device)
     s_act, x_act, t_act, cf_act = state, x, target, init
+    t_col = t_act.unsqueeze(1)  # the targets as gather indices
+    live = None  # ~stopped, when checks are not deferred (it changes only when rows stop)
     low_act, high_act = low, high
     if generator.latent_space:
         # A latent search evaluates, and returns, decoded points within the bounds; the
@@ -716,26 +718,45 @@ def search_counterfactuals(
     def _finish(sel, p, done, t, where=None):
         # Write back the working rows ``sel`` (bool mask, None for all) that stop after
         # ``t`` steps (an int, or a tensor of per-row steps); ``where``, when given, holds
-        # the positions of ``sel``'s True entries.
+        # the positions of ``sel``'s True entries. Copies by index (index_select,
+        # index_copy_) cost less per call than ``[]`` indexing, which small searches feel.
+        # The model may compute in another precision than the factuals (a float64 module
+        # trained on float32 rows): results are kept in the factuals' precision.
+        if sel is None and rows.numel() == n:
+            # Every row, in place (``rows`` is still ``arange(n)``).
+            proba.copy_(p)
+            converged.copy_(done)
+            if torch.is_tensor(t):
+                n_iter.copy_(t)
+            else:
+                n_iter.fill_(t)
+            x_cf.copy_(cf_act)
+            if nascent is not None:
+                nascent.copy_(nascent_act)
+            return
         if sel is None:
             idx, p_sel, done_sel, cf_sel = rows, p, done, cf_act
             nascent_sel = nascent_act
         else:
             if where is None:
                 where = sel.nonzero().squeeze(1)
-            idx, p_sel, done_sel, cf_sel = rows[where], p[where], done[where], cf_act[where]
-            nascent_sel = None if nascent_act is None else nascent_act[where]
+            idx = rows.index_select(0, where)
+            p_sel, done_sel = p.index_select(0, where), done.index_select(0, where)
+            cf_sel = cf_act.index_select(0, where)
+            nascent_sel = None if nascent_act is None else nascent_act.index_select(0, where)
             if torch.is_tensor(t):  # per-row steps (deferred checks)
-                t = t[where]
-        # The model may compute in another precision than the factuals (a float64 module
-        # trained on float32 rows): results are kept in the factuals' precision.
-        proba[idx] = p_sel.to(proba.dtype)
-        converged[idx] = done_sel
-        n_iter[idx] = t
-        x_cf[idx] = cf_sel
+                t = t.index_select(0, where)
+        proba.index_copy_(0, idx, p_sel.to(proba.dtype))
+        converged.index_copy_(0, idx, done_sel)
+        if torch.is_tensor(t):
+            n_iter.index_copy_(0, idx, t)
+        else:
+            n_iter.index_fill_(0, idx, t)
+        x_cf.index_copy_(0, idx, cf_sel)
         if nascent is not None:
-            nascent[idx] = nascent_sel
+            nascent.index_copy_(0, idx, nascent_sel)
 
+    seed = None  # the backward pass's seed (see below)
     with eval_mode(module):
         for t in range(max_steps + 1):
             if not deferred and rows.numel() == n_stopped:
@@ -759,13 +780,12 @@ def search_counterfactuals(
                         # (Frozen rows of a deferred search sit at their final point.)
                         positions[rows] = xa.detach()
                     else:
-                        live = ~stopped
                         positions[rows[live]] = xa.detach()[live]
             with torch.no_grad():
-                p = F.softmax(logits, dim=1).gather(1, t_act.unsqueeze(1)).squeeze(1)
+                p = F.softmax(logits, dim=1).gather(1, t_col).squeeze(1)
                 done = p >= decision_threshold
                 if stopped is not None:
-                    done &= ~stopped
+                    done &= ~stopped if deferred else live
             compact = False
             if deferred:
                 with torch.no_grad():
@@ -790,13 +810,15 @@ def search_counterfactuals(
                     # factual itself): they leave at once, before the first update.
                     compact = n_stopped and (t == 0 or 8 * n_stopped >= rows.numel())
             else:
-                n_done = int(done.sum())
+                n_done = int(done.count_nonzero())
                 if last or n_done + n_stopped == rows.numel():
-                    _finish(None if stopped is None else ~stopped, p, done, t)
+                    _finish(live, p, done, t)
                     break
                 if n_done:
                     _finish(done, p, done, t)
                     stopped = done if stopped is None else stopped | done
+                    # The rows still searching, kept for the steps until the next stop.
+                    live = ~stopped
                     n_stopped += n_done
                 compact = n_stopped and 8 * n_stopped >= rows.numel()
             loss = generator.objective(logits, t_act, xa, x_act, t, max_steps)
@@ -806,9 +828,14 @@ def search_counterfactuals(
                 # otherwise balance the class loss and keep candidates from maturing.
                 loss = loss + fade * diversity_weight * _block_similarity(
                     xa, positions, rows, n_per_row)
-            # Summing per-row objectives gives every row the gradient of its own
-            # objective: rows never interact, whatever the batch size.
-            (grad,) = torch.autograd.grad(loss.sum(), s)
+            # Differentiating the sum of the per-row objectives gives every row the
+            # gradient of its own objective: rows never interact, whatever the batch
+            # size. Seeding the backward pass with ones (what the sum's backward would
+            # pass on) spares the sum and the scalar seed, a sizeable share of a small
+            # search's step.
+            if seed is None or seed.shape != loss.shape:
+                seed = torch.ones_like(loss)
+            (grad,) = torch.autograd.grad(loss, s, seed)
             s_old = s.detach()
             if compact:
                 if deferred:
@@ -822,19 +849,24 @@ def search_counterfactuals(
                             where=order[rows.numel() - n_stopped:])
                 else:
                     # One host read for the indices, instead of one per boolean-mask index.
-                    keep = (~stopped).nonzero().squeeze(1)
+                    keep = live.nonzero().squeeze(1)
+
+                def gather(a):
+                    return a.index_select(0, keep)
+
                 rows, grad, s_old, x_act, t_act = (
-                    rows[keep], grad[keep], s_old[keep], x_act[keep], t_act[keep]
+                    gather(rows), gather(grad), gather(s_old), gather(x_act), gather(t_act)
                 )
+                t_col = t_act.unsqueeze(1)
                 if per_row_bounds:
-                    low_act, high_act = low_act[keep], high_act[keep]
+                    low_act, high_act = gather(low_act), gather(high_act)
                 if nascent_act is not None:
-                    nascent_act = nascent_act[keep]
+                    nascent_act = gather(nascent_act)
                 if deferred:
-                    p_rec, it_rec, done_rec = p_rec[keep], it_rec[keep], done_rec[keep]
-                    stopped = torch.zeros_like(stopped[keep])
+                    p_rec, it_rec, done_rec = gather(p_rec), gather(it_rec), gather(done_rec)
+                    stopped = torch.zeros_like(stopped[:rows.numel()])
                 else:
-                    stopped = None
+                    stopped = live = None
                 n_stopped = 0
                 owned = True
             # delta = nan_to_num(-step_size * grad), computed in the gradient's memory
@@ -876,7 +908,7 @@ def search_counterfactuals(
                 if deferred:
                     snapshot[rows] = cf_act
                 else:
-                    running = ~stopped if stopped is not None else slice(None)
+                    running = live if live is not None else slice(None)
                     snapshot[rows[running]] = cf_act[running]
                 path.append(snapshot)
 

@@ -91,11 +91,16 @@ class ECCoGenerator(_DistanceMixin, BaseGenerator):
     @penalty_doc()
     def penalty(self, logits, target, x_cf, x, t, max_steps):
         """Distance and energy penalties."""
-        out = torch.zeros(x.shape[0], dtype=x_cf.dtype, device=x_cf.device)
+        # Terms are only added when present: the search runs this every step, and a
+        # zero start would add an op (and a backward node) without changing a gradient.
+        out = None
         if self.lambda_cost:
-            out = out + self.lambda_cost * self._distance(x_cf, x)
+            out = self.lambda_cost * self._distance(x_cf, x)
         if self.lambda_energy:
             e = energy(logits, target)
             phi = ecco_energy_weight(t, max_steps)
-            out = out + self.lambda_energy * phi * (e + self.energy_reg * e**2)
+            term = self.lambda_energy * phi * (e + self.energy_reg * e**2)
+            out = term if out is None else out + term
+        if out is None:
+            out = torch.zeros(x.shape[0], dtype=x_cf.dtype, device=x_cf.device)
         return out
