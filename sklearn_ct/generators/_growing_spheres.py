@@ -265,9 +265,40 @@ class _Plan:
             cand[:, :, g.columns] = onehot[:, :, 1:] if g.implicit else onehot
         return np.clip(cand, low[:, None, :], high[:, None, :])
 
+    def _shell(self, predict_proba, x, low, high, target, act, it, eta, a0, shrinking):
+        """Candidates of the active rows' current ball or shell, their target
+        probabilities and their scaled distances to the factual."""
+        r_in = np.where(shrinking[act], 0.0, a0[act])
+        r_out = np.where(shrinking[act], eta[act], a0[act] + eta[act])
+        cand = self._candidates(x[act], low[act], high[act], r_in, r_out, it)
+        M = cand.shape[1]
+        pt = predict_proba(cand.reshape(-1, x.shape[1])).reshape(act.size, M, -1)[
+            np.arange(act.size)[:, None], np.arange(M)[None, :], target[act][:, None]]
+        dist = np.sqrt((((cand - x[act][:, None, :]) / self.scale) ** 2).sum(-1))
+        return cand, pt, dist
+
+    def _advance(self, act, has, enough, eta, a0, shrinking, halvings, done):
+        """Phase transitions of the active rows (Laugel et al.), in place.
+
+        While shrinking, the ball is halved as long as this iteration's candidates hold
+        enough target points (``has``) and the halving budget lasts; then shells of
+        width ``eta`` grow until enough target points have been found (``enough``).
+        """
+        shr = shrinking[act]
+        halve = shr & has & (halvings[act] < self.gen.max_halvings)
+        eta[act[halve]] /= 2.0
+        halvings[act[halve]] += 1
+        to_grow = shr & ~halve
+        a0[act[to_grow & ~has]] = eta[act[to_grow & ~has]]
+        shrinking[act[to_grow]] = False
+        done[act[to_grow & has]] = True     # halving budget spent; keep the best
+        grow = ~shr
+        done[act[grow & enough]] = True
+        a0[act[grow & ~enough]] += eta[act[grow & ~enough]]
+
     def run(self, predict_proba, x, target, max_steps, tau):
         gen = self.gen
-        m, d = x.shape
+        m = x.shape[0]
         rows = np.arange(m)
         low, high = row_bounds(x, self.lower, self.upper, self.can_inc, self.can_dec)
         p0 = predict_proba(x)[rows, target]
@@ -285,15 +316,9 @@ class _Plan:
             act = np.flatnonzero(~done)
             if act.size == 0:
                 break
-            r_in = np.where(shrinking[act], 0.0, a0[act])
-            r_out = np.where(shrinking[act], eta[act], a0[act] + eta[act])
-            cand = self._candidates(x[act], low[act], high[act], r_in, r_out, it)
-            M = cand.shape[1]
-            proba = predict_proba(cand.reshape(-1, d))
-            pt = proba.reshape(act.size, M, -1)[
-                np.arange(act.size)[:, None], np.arange(M)[None, :], target[act][:, None]]
+            cand, pt, dist = self._shell(predict_proba, x, low, high, target, act, it,
+                                         eta, a0, shrinking)
             n_iter[act] += 1
-            dist = np.sqrt(((((cand - x[act][:, None, :]) / self.scale)) ** 2).sum(-1))
             enemy = pt >= tau
             has = enemy.any(axis=1)
             j = np.where(enemy, dist, np.inf).argmin(axis=1)
@@ -308,19 +333,7 @@ class _Plan:
             better = ~found[act] & (pt[np.arange(act.size), jp] > best_p[act])
             best[act[better]] = cand[better, jp[better]]
             best_p[act[better]] = pt[better, jp[better]]
-            # Phase transitions (Laugel et al.): halve the ball while it holds target
-            # points, then grow shells of width eta until one does.
-            shr = shrinking[act]
-            halve = shr & has & (halvings[act] < gen.max_halvings)
-            eta[act[halve]] /= 2.0
-            halvings[act[halve]] += 1
-            to_grow = shr & ~halve
-            a0[act[to_grow & ~has]] = eta[act[to_grow & ~has]]
-            shrinking[act[to_grow]] = False
-            done[act[to_grow & has]] = True     # halving budget spent; keep the best
-            grow = ~shr
-            done[act[grow & has]] = True
-            a0[act[grow & ~has]] += eta[act[grow & ~has]]
+            self._advance(act, has, has, eta, a0, shrinking, halvings, done)
         if gen.sparse:
             best, best_p = self._sparsify(predict_proba, x, best, best_p, target, found, tau)
         return SearchResult(best, found, n_iter, best_p)
@@ -374,14 +387,9 @@ class _Plan:
             act = np.flatnonzero(~done)
             if act.size == 0:
                 break
-            r_in = np.where(shrinking[act], 0.0, a0[act])
-            r_out = np.where(shrinking[act], eta[act], a0[act] + eta[act])
-            cand = self._candidates(x[act], low[act], high[act], r_in, r_out, it)
-            M = cand.shape[1]
-            pt = predict_proba(cand.reshape(-1, d)).reshape(act.size, M, -1)[
-                np.arange(act.size)[:, None], np.arange(M)[None, :], target[act][:, None]]
+            cand, pt, dist = self._shell(predict_proba, x, low, high, target, act, it,
+                                         eta, a0, shrinking)
             n_iter[act] += 1
-            dist = np.sqrt((((cand - x[act][:, None, :]) / self.scale) ** 2).sum(-1))
             enemy = pt >= tau
             # Merge the kept slots with this iteration's candidates; a stable sort keeps
             # earlier slots first on ties.
@@ -396,19 +404,8 @@ class _Plan:
             rank[act] = all_rank[take, order]
             key[act] = all_key[take, order]
             n_found = (rank[act] == 0).sum(axis=1)
-            has = enemy.sum(axis=1) >= k
-            shr = shrinking[act]
-            halve = shr & has & (halvings[act] < gen.max_halvings)
-            eta[act[halve]] /= 2.0
-            halvings[act[halve]] += 1
-            to_grow = shr & ~halve
-            a0[act[to_grow & ~has]] = eta[act[to_grow & ~has]]
-            shrinking[act[to_grow]] = False
-            done[act[to_grow & has]] = True
-            grow = ~shr
-            enough = n_found >= k
-            done[act[grow & enough]] = True
-            a0[act[grow & ~enough]] += eta[act[grow & ~enough]]
+            self._advance(act, enemy.sum(axis=1) >= k, n_found >= k, eta, a0, shrinking,
+                          halvings, done)
         found = rank == 0
         flat_x = np.repeat(x, k, axis=0)
         best, best_p = pts.reshape(m * k, d), prob.reshape(m * k)
