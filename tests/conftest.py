@@ -7,6 +7,9 @@ default (threads fight over the cores), so it is set here and never in the libra
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -36,3 +39,14 @@ def binary():
     """Two standardised 2-d blobs (200 rows)."""
     X, y = make_blobs(200, centers=2, cluster_std=2.0, random_state=1)
     return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="session")
+def vendor_tool():
+    """The maintainer tool that built the vendored data files (it lives outside the
+    package, in tools/)."""
+    path = Path(__file__).resolve().parents[1] / "tools" / "vendor_datasets.py"
+    spec = importlib.util.spec_from_file_location("vendor_datasets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,6 +1,5 @@
 """Tests for the real-data benchmark tasks (:func:`sklearn_ct.datasets.load_benchmark_task`)."""
 
-import importlib.util
 import socket
 import urllib.request
 from pathlib import Path
@@ -196,17 +195,9 @@ def test_vendored_files_are_documented_in_notice():
     assert _data_file(benchmark_module.PENGUINS_FILENAME).is_file()
 
 
-def _vendor_tool():
-    # The maintainer tool that built the vendored files lives outside the package.
-    path = Path(__file__).resolve().parents[1] / "tools" / "vendor_datasets.py"
-    spec = importlib.util.spec_from_file_location("vendor_datasets", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-def test_clean_penguins_writes_missing_values_as_empty_fields():
-    tool = _vendor_tool()
+def test_clean_penguins_writes_missing_values_as_empty_fields(vendor_tool):
+    tool = vendor_tool
     PENGUINS_COLUMNS, clean_penguins = tool.PENGUINS_COLUMNS, tool.clean_penguins
     header = ",".join(PENGUINS_COLUMNS)
     raw = (

@@ -4,9 +4,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import gzip
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,14 +29,6 @@ from sklearn_ct.datasets import (
 )
 from sklearn_ct.datasets._common import _data_file
 
-
-def _vendor_tool():
-    # The maintainer tool that built the vendored files lives outside the package.
-    path = Path(__file__).resolve().parents[1] / "tools" / "vendor_datasets.py"
-    spec = importlib.util.spec_from_file_location("vendor_datasets", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 GENERATORS = [make_linearly_separable, make_overlapping, make_circles, make_moons]
 
@@ -431,14 +421,14 @@ def test_vendored_files_present_and_small():
         assert fact in notice
 
 
-def test_clean_adult_on_raw_lines():
+def test_clean_adult_on_raw_lines(vendor_tool):
     raw = (
         "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, "
         "White, Male, 2174, 0, 40, United-States, <=50K\n"
         "52, ?, 209642, HS-grad, 9, Married-civ-spouse, ?, Husband, White, Male, 0, 0, 45, "
         "?, >50K.\n\n"
     )
-    frame = _vendor_tool().clean_adult(raw)
+    frame = vendor_tool.clean_adult(raw)
     assert frame.shape == (2, 15)
     assert frame["income"].tolist() == [0, 1]
     assert frame.loc[0, "workclass"] == "State-gov"  # leading space stripped
@@ -452,19 +442,19 @@ def test_clean_adult_on_raw_lines():
     )
 
 
-def test_decode_german_on_raw_lines():
+def test_decode_german_on_raw_lines(vendor_tool):
     raw = (
         "A11 6 A34 A43 1169 A65 A75 4 A93 A101 4 A121 67 A143 A152 2 A173 1 A192 A201 1\n"
         "A14 12 A30 A410 2096 A64 A71 2 A95 A103 3 A124 49 A141 A153 1 A174 2 A191 A202 2\n"
     )
-    frame = _vendor_tool().decode_german(raw)
+    frame = vendor_tool.decode_german(raw)
     assert frame.shape == (2, 21)
     assert frame["good_credit"].tolist() == [1, 0]
     assert frame["purpose"].tolist() == ["radio/television", "others"]
     assert frame["foreign_worker"].tolist() == ["yes", "no"]
     assert frame["age"].tolist() == [67, 49]
     with pytest.raises(ValueError, match="Unexpected codes"):
-        _vendor_tool().decode_german(raw.replace("A43", "A99"))
+        vendor_tool.decode_german(raw.replace("A43", "A99"))
 
 
 def test_module_docstring_lists_missing_datasets():
