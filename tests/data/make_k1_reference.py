@@ -1,8 +1,10 @@
 """Write ``k1_reference.pkl``: explanations computed before ``n_per_row`` existed.
 
-The file holds fitted models, the rows explained and the explainer settings, together with
-the counterfactuals, step counts and target probabilities that the explainer returned at
-commit ca2c5bf (before several counterfactuals per row were added). The test
+The file holds, per case of :func:`cases` (by name), the counterfactuals, step counts,
+target probabilities, validity and ``transform`` output that the explainer returned at
+commit ca2c5bf (before several counterfactuals per row were added). It holds no models:
+:func:`cases` trains them again (conventional training with a fixed ``random_state``,
+which reproduces the same weights), and the test uses it too. The test
 ``tests/test_diverse.py::test_k1_is_bit_for_bit_the_previous_search`` checks that the
 default ``n_per_row=1`` still returns exactly these arrays. Run it with one torch thread
 (as the tests do) and only to regenerate the reference on purpose::
@@ -66,7 +68,7 @@ def cases():
 
 
 def main():
-    records = []
+    records = {}
     for case in cases():
         X_fit = case["X_fit"]
         if isinstance(X_fit, str):
@@ -76,13 +78,11 @@ def main():
         ).fit(X_fit)
         res = explainer.explain(case["X"])
         cf = res.counterfactuals
-        records.append(dict(
-            case=case["case"], model=case["model"], X_fit=case["X_fit"], X=case["X"],
-            generator=case["generator"], params=case["params"],
+        records[case["case"]] = dict(
             counterfactuals=cf, n_iter=np.asarray(res.n_iter),
             target_proba=np.asarray(res.target_proba), valid=np.asarray(res.valid),
             transform=explainer.transform(case["X"]),
-        ))
+        )
     path = Path(__file__).with_name("k1_reference.pkl")
     with open(path, "wb") as fh:
         pickle.dump(records, fh)
