@@ -65,8 +65,9 @@ models = {
 # history records the CT loss terms and the share of counterfactuals that reached the
 # training threshold in each epoch. By default CT checks its own explanations at the end
 # of training against a conventionally trained twin and keeps the twin where CT did not
-# make them more plausible; ``selected_`` says which network was kept, and
-# ``selection_scores_`` holds the ratios CT / twin it was decided on.
+# make them more plausible (or the blend halfway between the two networks, where that
+# does); ``selected_`` says which network was kept, and ``selection_scores_`` holds the
+# ratios kept network / twin it was decided on.
 ct = models["CT"]
 print("predictions:", ct.predict(X_test[:5]))
 print("probabilities:\n", ct.predict_proba(X_test[:2]).round(3))
@@ -74,7 +75,7 @@ for name, clf in models.items():
     print(f"{name:>8}: test accuracy = {clf.score(X_test, y_test):.3f}")
 print("kept:", ct.selected_, "| plain-search IP ratio CT / twin:",
       round(ct.selection_scores_.get("plain_ip", float("nan")), 2))
-if ct.selected_ == "ct":
+if ct.selected_ != "vanilla":
     print("CT, last epoch: mature counterfactuals =", round(ct.history_[-1, "cf_mature"], 2))
 
 # %%

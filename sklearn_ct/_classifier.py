@@ -252,9 +252,12 @@ instance, default=None
         ``random_state`` gives); both explain the same training rows with a plain
         gradient search and with the default explainer, and the CT network is kept
         unless its counterfactuals are further from the data of their target class (IP,
-        5-nearest-neighbour distance or IP*), less often valid, or its training accuracy
-        is lower by more than 5 points (see :ref:`plausibility-selection`). ``selected_``
-        says which was kept. ``None`` always keeps the CT network (the reference's
+        5-nearest-neighbour distance or IP*), not significantly closer under the plain
+        search (IP, one-sided 5 %), less often valid, or its training accuracy is lower
+        by more than 5 points (see :ref:`plausibility-selection`). Where the CT
+        network fails, the *blend* halfway between the weights of the two is judged the
+        same way and kept if it passes; otherwise the twin is kept. ``selected_`` says
+        which was kept. ``None`` always keeps the CT network (the reference's
         behaviour). Selection needs CT's training-time search (the objectives
         ``"full"``, ``"energy"`` and ``"adversarial"``; the methods CT is compared with,
         ``"jem"`` and ``"pgd"``, are trained as published), epochs after the burn-in and
@@ -289,13 +292,18 @@ instance, default=None
         ``categorical_groups``).
     n_iter_ : int
         Number of epochs run in the last fit.
-    selected_ : {"ct", "vanilla"}
-        Which network was kept: the CT network, or (``selection="plausibility"``) its
-        conventionally trained twin; ``"vanilla"`` for ``objective="vanilla"``, and
-        ``"ct"`` for a network trained with its ``objective`` without selection.
+    selected_ : {"ct", "blend", "vanilla"}
+        Which network was kept: the CT network, or (``selection="plausibility"``) the
+        blend halfway between its weights and its conventionally trained twin's, or the
+        twin; ``"vanilla"`` for ``objective="vanilla"``, and ``"ct"`` for a network
+        trained with its ``objective`` without selection.
     selection_scores_ : dict
-        The comparison behind ``selected_`` (ratios CT / twin of IP, kNN, IP* and cost
-        per search, validities, training accuracies); empty without selection.
+        The comparison behind ``selected_`` (ratios candidate / twin of IP, kNN, IP* and
+        cost per search, validities, training accuracies, ``plain_ip_z``, the paired z
+        statistic of the plain search's per-row IP reduction, and ``ct_weight``, the weight
+        of CT's network in the candidate: 1 for the CT network, 0.5 for the blend); the
+        kept candidate's, or the CT network's where the twin was kept; empty without
+        selection.
 
     See Also
     --------
@@ -663,16 +671,20 @@ instance, default=None
             if select:
                 bounds = _search_bounds(domain, device, can_inc, can_dec)
 
+                # The twin's side of the comparison is computed once for every candidate.
+                cache = {}
+
                 def judge(module_ct, module_twin):
                     return judge_plausibility(module_ct, module_twin, X_train, y_train,
                                               n_classes, bounds=bounds,
-                                              random_state=seed_pool)
+                                              random_state=seed_pool, cache=cache)
 
-                net, kept_ct, scores = train_with_selection(
+                net, ct_weight, scores = train_with_selection(
                     lambda ct: make_net(copy.deepcopy(module) if ct else module, ct),
                     X_train, y_train, burnin_epochs=burnin_epochs,
                     max_epochs=self.max_epochs, judge=judge, cuda_devices=cuda_devices)
-                selected = "ct" if kept_ct else "vanilla"
+                selected = ("ct" if ct_weight == 1.0
+                            else "vanilla" if ct_weight == 0.0 else "blend")
             else:
                 net = make_net(module, needs_cf, burnin_epochs)
                 net.fit(X_train, y_train)

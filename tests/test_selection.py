@@ -14,7 +14,7 @@ import sklearn_ct._classifier as classifier_module
 from sklearn_ct._classifier import _search_bounds
 from sklearn_ct import REFERENCE_PARAMS, CTClassifier
 from sklearn_ct._constraints import direction_masks
-from sklearn_ct._selection import judge_plausibility
+from sklearn_ct._selection import blend_modules, judge_plausibility
 
 PARAMS = dict(max_epochs=6, batch_size=32, lr=0.02, max_steps=10, hidden_layer_sizes=(16,),
               random_state=3)
@@ -43,19 +43,23 @@ def test_kept_twin_is_exactly_the_vanilla_model(data, monkeypatch):
     calls = _force(monkeypatch, False)
     clf = CTClassifier(**PARAMS).fit(X, y)
     vanilla = CTClassifier(objective="vanilla", **PARAMS).fit(X, y)
-    assert len(calls) == 1
+    # Both candidates (the CT network, then the blend) were judged against the twin.
+    assert len(calls) == 2
     assert clf.selected_ == "vanilla"
-    assert clf.selection_scores_ == {"forced": 0.0}
+    # The scores reported are those of the CT network.
+    assert clf.selection_scores_ == {"forced": 0.0, "ct_weight": 1.0}
     np.testing.assert_array_equal(clf.predict_proba(X), vanilla.predict_proba(X))
     assert clf.n_iter_ == vanilla.n_iter_ == PARAMS["max_epochs"]
 
 
 def test_kept_ct_network_is_the_one_trained_without_selection(data, monkeypatch):
     X, y = data
-    _force(monkeypatch, True)
+    calls = _force(monkeypatch, True)
     clf = CTClassifier(**PARAMS).fit(X, y)
     plain = CTClassifier(selection=None, **PARAMS).fit(X, y)
     assert clf.selected_ == plain.selected_ == "ct"
+    assert len(calls) == 1  # the first candidate passed: no blend is judged
+    assert clf.selection_scores_["ct_weight"] == 1.0
     # Forking after the burn-in (weights, optimizer state, data order and random state
     # carried over) changes nothing in the CT network.
     np.testing.assert_array_equal(clf.predict_proba(X), plain.predict_proba(X))
@@ -80,7 +84,7 @@ def test_when_selection_runs(data, monkeypatch, params, runs, selected):
     X, y = data
     calls = _force(monkeypatch, False)
     clf = CTClassifier(**{**PARAMS, **params}).fit(X, y)
-    assert len(calls) == int(runs)
+    assert len(calls) == (2 if runs else 0)  # the CT network and the blend
     assert clf.selected_ == selected
     if not runs:
         assert clf.selection_scores_ == {}
@@ -107,14 +111,111 @@ def test_selection_is_deterministic_and_leaves_global_rngs_alone(data):
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
+def test_kept_blend_lies_halfway_between_ct_and_twin(data, monkeypatch):
+    X, y = data
+    calls = []
+
+    def judge(module, module_twin, *args, **kwargs):
+        # Reject the CT network, accept the blend.
+        calls.append(module)
+        return len(calls) == 2, {"call": float(len(calls))}
+
+    monkeypatch.setattr(classifier_module, "judge_plausibility", judge)
+    clf = CTClassifier(**PARAMS).fit(X, y)
+    ct = CTClassifier(selection=None, **PARAMS).fit(X, y)
+    twin = CTClassifier(objective="vanilla", **PARAMS).fit(X, y)
+    assert clf.selected_ == "blend"
+    assert clf.selection_scores_ == {"call": 2.0, "ct_weight": 0.5}
+    kept = clf.net_.module_.state_dict()
+    a, b = ct.net_.module_.state_dict(), twin.net_.module_.state_dict()
+    for key in kept:
+        np.testing.assert_allclose(kept[key].numpy(), (a[key].numpy() + b[key].numpy()) / 2,
+                                   rtol=1e-6, atol=1e-7)
+    # The judged blend is the network that was kept.
+    np.testing.assert_array_equal(
+        calls[1](torch.as_tensor(X)).detach().numpy(),
+        clf.net_.module_(torch.as_tensor(X)).detach().numpy())
+    assert clf.history_[-1, "cf_mature"] is not None  # it is the CT net's history
+
+
+def test_blend_modules_interpolates_floating_state_only():
+    torch.manual_seed(0)
+    ct = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    twin = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    with torch.no_grad():
+        ct[1].running_mean.fill_(2.0)
+        twin[1].running_mean.fill_(-2.0)
+    ct[1].num_batches_tracked.fill_(7)
+    twin[1].num_batches_tracked.fill_(3)
+    before = {k: v.clone() for k, v in ct.state_dict().items()}
+    for weight in (0.0, 0.25, 1.0):
+        blend = blend_modules(ct, twin, weight)
+        for key, value in blend.state_dict().items():
+            if value.is_floating_point():
+                expected = weight * ct.state_dict()[key] + (1 - weight) * twin.state_dict()[key]
+                torch.testing.assert_close(value, expected)
+        assert blend[1].num_batches_tracked.item() == 7  # CT's counter
+        assert blend[1].running_mean.tolist() == [4 * weight - 2] * 4
+    # The inputs are left as they were.
+    for key, value in ct.state_dict().items():
+        assert torch.equal(value, before[key])
+
+
+def test_blend_modules_keeps_ct_extra_state():
+    class WithExtraState(torch.nn.Linear):
+        def __init__(self, tag):
+            super().__init__(2, 2)
+            self.tag = tag
+
+        def get_extra_state(self):
+            return {"tag": self.tag}
+
+        def set_extra_state(self, state):
+            self.tag = state["tag"]
+
+    torch.manual_seed(0)
+    ct, twin = WithExtraState("ct"), WithExtraState("twin")
+    blend = blend_modules(ct, twin, 0.5)
+    assert blend.tag == "ct"
+    torch.testing.assert_close(blend.weight, (ct.weight + twin.weight) / 2)
+
+
+def test_judge_searches_the_twin_once_for_several_candidates(data, monkeypatch):
+    import sklearn_ct._selection as selection
+
+    X, y = data
+    clf = CTClassifier(objective="vanilla", **PARAMS).fit(X, y)
+    module = clf.net_.module_
+    other = CTClassifier(objective="vanilla", **{**PARAMS, "random_state": 4}).fit(X, y)
+    searched = []
+    explain = selection._explain
+    monkeypatch.setattr(selection, "_explain",
+                        lambda m, *a: searched.append(m) or explain(m, *a))
+    cache = {}
+    first = judge_plausibility(other.net_.module_, module, X, y, 2, bounds=_bounds(clf),
+                               random_state=0, cache=cache)
+    n_first = len(searched)
+    assert n_first >= 2
+    again = judge_plausibility(other.net_.module_, module, X, y, 2, bounds=_bounds(clf),
+                               random_state=0, cache=cache)
+    # The second call searched only the candidate, and came to the same scores.
+    assert all(m is other.net_.module_ for m in searched[n_first:])
+    assert len(searched) - n_first == n_first // 2
+    assert again == first
+
+
 def _bounds(clf):
     return _search_bounds(clf.domain_, torch.device("cpu"), *direction_masks(clf.mutability_))
 
 
-def test_judge_keeps_an_identical_network(data):
+def test_judge_does_not_keep_an_identical_network(data, monkeypatch):
+    import sklearn_ct._selection as selection
+
     X, y = data
     clf = CTClassifier(objective="vanilla", **PARAMS).fit(X, y)
     module = clf.net_.module_
+    # Without the evidence rule every check passes: the ratios are 1, the validities equal.
+    monkeypatch.setattr(selection, "EVIDENCE_Z", -np.inf)
     keep, scores = judge_plausibility(module, copy.deepcopy(module), X, y, 2,
                                       bounds=_bounds(clf), random_state=0)
     assert keep
@@ -123,6 +224,35 @@ def test_judge_keeps_an_identical_network(data):
             assert scores[f"{search}_{measure}"] == pytest.approx(1.0)
         assert scores[f"{search}_valid_ct"] == scores[f"{search}_valid_twin"]
         assert scores[f"{search}_n"] > 0
+    # A tie is no evidence of a gain: the twin is kept.
+    assert scores["plain_ip_z"] == 0.0
+    monkeypatch.setattr(selection, "EVIDENCE_Z", 1.645)
+    keep, scores = judge_plausibility(module, copy.deepcopy(module), X, y, 2,
+                                      bounds=_bounds(clf), random_state=0)
+    assert not keep
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_paired_z_is_the_paired_t_statistic(seed):
+    from scipy.stats import ttest_rel
+
+    from sklearn_ct._selection import _paired_z
+
+    rng = np.random.default_rng(seed)
+    twin = rng.gamma(2.0, size=30 + 10 * seed)
+    ct = twin * rng.uniform(0.8, 1.1, size=twin.size)
+    # A reduction of CT's IP is a positive z: scipy's statistic of twin - ct.
+    assert _paired_z(twin - ct) == pytest.approx(ttest_rel(twin, ct).statistic)
+
+
+def test_paired_z_degenerate_cases():
+    from sklearn_ct._selection import _paired_z
+
+    assert _paired_z([]) == 0.0
+    assert _paired_z([0.3]) == 0.0  # one row: no spread to judge by
+    assert _paired_z([0.0, 0.0, 0.0]) == 0.0
+    assert _paired_z([0.2, 0.2]) == np.inf  # the same gain on every row
+    assert _paired_z([-0.2, -0.2]) == -np.inf
 
 
 def test_judge_rejects_a_network_whose_counterfactuals_move_away_from_the_data(data):

@@ -305,7 +305,10 @@ def fit_and_explain(task, model, seed_index, settings):
     explanations, todo = _explain(clf, task, settings)
     return dict(task=task["name"], model=model, seed=seed_index, fit_seconds=fit_seconds,
                 accuracy=accuracy, todo=todo, explanations=explanations,
-                kept_ct=getattr(clf, "selected_", "ct") == "ct",
+                kept_ct=getattr(clf, "selected_", "ct") != "vanilla",
+                ct_weight={"ct": 1.0, "vanilla": 0.0}.get(
+                    getattr(clf, "selected_", "ct"),
+                    getattr(clf, "selection_scores_", {}).get("ct_weight", np.nan)),
                 selection_scores=dict(getattr(clf, "selection_scores_", {})))
 
 
@@ -457,8 +460,10 @@ def _task_summary(task, records, model):
         fit_seconds_baseline=float(np.median([f["vanilla"] for f in fit.values()])),
         fit_seconds_model=float(np.median([f[model] for f in fit.values() if model in f])),
         fit_ratio=float(np.median(ratios)),
-        # Share of seeds whose CT network was kept by plausibility selection.
+        # Share of seeds whose CT network (or a blend with its twin) was kept by
+        # plausibility selection, and the mean weight of CT's network in the kept one.
         kept_ct=float(np.mean([r["kept_ct"] for r in records if r["model"] == model])),
+        ct_weight=float(np.mean([r["ct_weight"] for r in records if r["model"] == model])),
     )
 
 
