@@ -5,7 +5,6 @@
 
 import importlib.util
 import itertools
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +47,8 @@ _GENERATORS = _k1_module().GENERATORS
 
 
 def _reference():
-    # Arrays and DataFrames only (no models), by case name.
-    with open(DATA / "k1_reference.pkl", "rb") as fh:
-        return pickle.load(fh)
+    # Arrays and DataFrames only (no models, no pickles), by case name.
+    return _k1_module().load(DATA / "k1_reference.npz")
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
-"""Write ``k1_reference.pkl``: explanations computed before ``n_per_row`` existed.
+"""Write ``k1_reference.npz``: explanations computed before ``n_per_row`` existed.
 
 The file holds, per case of :func:`cases` (by name), the counterfactuals, step counts,
 target probabilities, validity and ``transform`` output that the explainer returned at
-commit ca2c5bf (before several counterfactuals per row were added). It holds no models:
+commit ca2c5bf (before several counterfactuals per row were added), as plain arrays
+(:func:`save`, :func:`load`: no pickles, so loading it runs no code). It holds no models:
 :func:`cases` trains them again (conventional training with a fixed ``random_state``,
 which reproduces the same weights), and the test uses it too. The test
 ``tests/test_diverse.py::test_k1_is_bit_for_bit_the_previous_search`` checks that the
@@ -15,10 +16,10 @@ default ``n_per_row=1`` still returns exactly these arrays. Run it with one torc
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import pickle
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from sklearn_ct import CTClassifier
@@ -83,10 +84,57 @@ def main():
             target_proba=np.asarray(res.target_proba), valid=np.asarray(res.valid),
             transform=explainer.transform(case["X"]),
         )
-    path = Path(__file__).with_name("k1_reference.pkl")
-    with open(path, "wb") as fh:
-        pickle.dump(records, fh)
+    path = Path(__file__).with_name("k1_reference.npz")
+    save(records, path)
     print(f"wrote {len(records)} cases to {path}")
+
+
+# A record's fields are arrays, or (German credit, through a pipeline) DataFrames; a
+# DataFrame is stored column by column with its names, dtypes and index.
+
+
+def save(records, path):
+    """Write ``{case: {field: ndarray or DataFrame}}`` as one ``.npz`` of plain arrays."""
+    arrays = {}
+    for case, fields in records.items():
+        for field, value in fields.items():
+            key = f"{case}|{field}"
+            if isinstance(value, pd.DataFrame):
+                arrays[f"{key}|columns"] = np.asarray(value.columns, dtype=str)
+                arrays[f"{key}|dtypes"] = np.asarray(value.dtypes.astype(str), dtype=str)
+                arrays[f"{key}|index"] = np.asarray(value.index)
+                for i, column in enumerate(value.columns):
+                    data = value[column].to_numpy()
+                    arrays[f"{key}|column{i}"] = (data.astype(str) if data.dtype == object
+                                                   else data)
+            else:
+                arrays[key] = np.asarray(value)
+    np.savez_compressed(path, **arrays)
+
+
+def load(path):
+    """Read what :func:`save` wrote (without allowing pickled objects)."""
+    records = {}
+    with np.load(path, allow_pickle=False) as stored:
+        keys = list(stored)
+        for key in keys:
+            case, field, *part = key.split("|")
+            fields = records.setdefault(case, {})
+            if not part:
+                fields[field] = stored[key]
+            elif part == ["columns"]:
+                columns = stored[key]
+                dtypes = stored[f"{case}|{field}|dtypes"]
+                index = stored[f"{case}|{field}|index"]
+                if index.size:
+                    stop = index[0] + index.size
+                    if np.array_equal(index, np.arange(index[0], stop)):
+                        index = pd.RangeIndex(index[0], stop)
+                frame = pd.DataFrame(
+                    {c: stored[f"{case}|{field}|column{i}"] for i, c in enumerate(columns)},
+                    index=index)
+                fields[field] = frame.astype(dict(zip(columns, dtypes)))
+    return records
 
 
 if __name__ == "__main__":
