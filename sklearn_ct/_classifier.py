@@ -29,7 +29,7 @@ from ._model import encode_labels, resolve_model, softmax
 from ._modules import build_module, check_hidden_layer_sizes, check_logits_module
 from ._net import CTNet
 from ._sampling import SAMPLED_OBJECTIVES, sampling_callback
-from ._selection import judge_plausibility, train_with_selection
+from ._selection import calibrate_intercepts, judge_plausibility, train_with_selection
 from ._utils import DEPRECATED, SEED_MAX, atomic_fit, check_device, renamed_max_iter
 from .callbacks import CounterfactualGeneration
 from .explainers._categorical import resolve_groups
@@ -679,10 +679,14 @@ instance, default=None
                                               n_classes, bounds=bounds,
                                               random_state=seed_pool, cache=cache)
 
+                def calibrate(candidate):
+                    return calibrate_intercepts(candidate, X_train, y_train, n_classes)
+
                 net, ct_weight, scores = train_with_selection(
                     lambda ct: make_net(copy.deepcopy(module) if ct else module, ct),
                     X_train, y_train, burnin_epochs=burnin_epochs,
-                    max_epochs=self.max_epochs, judge=judge, cuda_devices=cuda_devices)
+                    max_epochs=self.max_epochs, judge=judge, calibrate=calibrate,
+                    cuda_devices=cuda_devices)
                 selected = ("ct" if ct_weight == 1.0
                             else "vanilla" if ct_weight == 0.0 else "blend")
             else:

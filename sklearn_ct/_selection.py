@@ -30,6 +30,14 @@ checks it instead of guessing:
    CT's effect is too much for some measure but part of it helps, the blend is kept;
 6. if no candidate passes, the twin is kept.
 
+Before a candidate is judged, its class intercepts are refitted on the training rows
+(:func:`calibrate_intercepts`): CT's energy terms shift the logits of whole classes, which
+moves the decision boundary into one class and costs accuracy without making explanations
+more plausible. Only the biases of the output layer change, by the per-class offsets that
+make the candidate's mean predicted probability of every class equal that class's share of
+the training rows, the condition the cross-entropy alone reaches for a conventionally
+trained network.
+
 The cost is the twin's epochs after the burn-in and the judge's searches: two per
 network, the twin's searched once however many candidates are judged; the burn-in is
 shared, and CT trains only after it.
@@ -48,7 +56,8 @@ from .generators import ECCoGenerator, GenericGenerator
 from .generators._base import search_counterfactuals
 from .metrics import implausibility, implausibility_mmd
 
-__all__ = ["blend_modules", "judge_plausibility", "train_with_selection"]
+__all__ = ["blend_modules", "calibrate_intercepts", "intercept_offsets", "judge_plausibility",
+           "output_bias", "train_with_selection"]
 
 #: Training rows explained by each network for the comparison.
 N_FACTUALS = 256
@@ -283,7 +292,108 @@ def blend_modules(module_ct, module_twin, weight):
     return blend
 
 
-def train_with_selection(make_net, X, y, *, burnin_epochs, max_epochs, judge, cuda_devices=()):
+def output_bias(module):
+    """The bias of ``module``'s output layer, or None where it cannot be identified.
+
+    Identified for the package's :class:`~sklearn_ct._modules.MLP` (its last layer is
+    linear and its outputs are the logits); any other module is left as it is.
+    """
+    from ._modules import MLP
+
+    if type(module) is MLP:
+        last = module.layers[-1]
+        if isinstance(last, torch.nn.Linear) and last.bias is not None:
+            return last.bias
+    return None
+
+
+def intercept_offsets(logits, y, n_classes, *, max_iter=50, tol=1e-10):
+    """Per-class offsets ``b`` that make the mean of ``softmax(logits + b)`` the class shares.
+
+    Newton's method on the mean cross-entropy of ``logits + b`` as a function of ``b``
+    alone, which is convex; its gradient is ``mean softmax(logits + b) - shares``, so at the
+    minimum the mean predicted probability of every class equals its share of ``y``. The
+    offsets sum to zero (a common shift leaves the probabilities unchanged).
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (n_samples, n_classes)
+    y : array-like of int, shape (n_samples,)
+        Encoded labels; every class must occur.
+    n_classes : int
+
+    Returns
+    -------
+    offsets : torch.Tensor of float64, shape (n_classes,)
+    """
+    z = logits.detach().to(torch.float64)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long, device=z.device)
+    shares = torch.bincount(y, minlength=n_classes).to(torch.float64) / y.numel()
+    # The offsets live in the plane sum(b) = 0: adding the projector onto the ones vector
+    # makes the Hessian (singular along it) invertible without leaving the plane.
+    ones = torch.full((n_classes, n_classes), 1.0 / n_classes, dtype=torch.float64,
+                      device=z.device)
+
+    def loss(b):
+        return torch.logsumexp(z + b, dim=1).mean() - (shares * b).sum()
+
+    b = torch.zeros(n_classes, dtype=torch.float64, device=z.device)
+    value = loss(b)
+    for _ in range(max_iter):
+        p = torch.softmax(z + b, dim=1)
+        grad = p.mean(dim=0) - shares
+        if float(grad.abs().max()) <= tol:
+            break
+        hess = torch.diag(p.mean(dim=0)) - p.T @ p / p.shape[0] + ones
+        step = torch.linalg.solve(hess, grad)
+        # Backtracking keeps every step a descent step far from the minimum.
+        scale = 1.0
+        while scale > 1e-8:
+            trial = b - scale * step
+            trial_value = loss(trial)
+            if trial_value <= value:
+                break
+            scale /= 2
+        else:
+            break
+        b, value = trial, trial_value
+    return b - b.mean()
+
+
+def calibrate_intercepts(module, X, y, n_classes):
+    """Shift the output biases of ``module`` in place by :func:`intercept_offsets`.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A network returning logits; only a :func:`output_bias` it has is changed.
+    X : ndarray of shape (n_samples, n_features)
+        Training rows (model space).
+    y : ndarray of int, shape (n_samples,)
+        Their encoded labels.
+    n_classes : int
+
+    Returns
+    -------
+    offsets : ndarray of shape (n_classes,) or None
+        The offsets added to the biases (None: the module was left alone).
+    """
+    bias = output_bias(module)
+    if bias is None:
+        return None
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        logits = module(torch.as_tensor(X, dtype=bias.dtype, device=bias.device))
+    module.train(was_training)
+    offsets = intercept_offsets(logits, y, n_classes)
+    with torch.no_grad():
+        bias.add_(offsets.to(bias.dtype))
+    return offsets.cpu().numpy()
+
+
+def train_with_selection(make_net, X, y, *, burnin_epochs, max_epochs, judge, calibrate=None,
+                         cuda_devices=()):
     """Train CT after a shared burn-in, train the conventional twin, keep the better one.
 
     Parameters
@@ -300,6 +410,9 @@ def train_with_selection(make_net, X, y, *, burnin_epochs, max_epochs, judge, cu
     judge : callable
         ``judge(module, module_twin)`` returns ``(keep, scores)`` for a candidate
         ``module`` (CT's network or a blend, see :data:`BLEND_WEIGHTS`).
+    calibrate : callable, default=None
+        ``calibrate(module)`` adjusts a candidate in place before it is judged and
+        returns the offsets it applied, or None (see :func:`calibrate_intercepts`).
     cuda_devices : sequence of int, default=()
         CUDA devices whose random state is forked with the CPU's.
 
@@ -332,13 +445,15 @@ def train_with_selection(make_net, X, y, *, burnin_epochs, max_epochs, judge, cu
         return twin, 0.0, {}
     first_scores = None
     for weight in BLEND_WEIGHTS:
-        candidate = (net_ct.module_ if weight == 1.0
+        candidate = (copy.deepcopy(net_ct.module_) if weight == 1.0
                      else blend_modules(net_ct.module_, twin.module_, weight))
+        offsets = None if calibrate is None else calibrate(candidate)
         keep, scores = judge(candidate, twin.module_)
         scores = {**scores, "ct_weight": weight}
+        if offsets is not None:
+            scores["intercept_shift"] = float(np.abs(offsets).max())
         if keep:
-            if candidate is not net_ct.module_:
-                net_ct.module_.load_state_dict(candidate.state_dict())
+            net_ct.module_.load_state_dict(candidate.state_dict())
             return net_ct, weight, scores
         if first_scores is None:
             first_scores = scores

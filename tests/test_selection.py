@@ -14,7 +14,13 @@ import sklearn_ct._classifier as classifier_module
 from sklearn_ct._classifier import _search_bounds
 from sklearn_ct import REFERENCE_PARAMS, CTClassifier
 from sklearn_ct._constraints import direction_masks
-from sklearn_ct._selection import blend_modules, judge_plausibility
+from sklearn_ct._selection import (
+    blend_modules,
+    calibrate_intercepts,
+    intercept_offsets,
+    judge_plausibility,
+    output_bias,
+)
 
 PARAMS = dict(max_epochs=6, batch_size=32, lr=0.02, max_steps=10, hidden_layer_sizes=(16,),
               random_state=3)
@@ -47,7 +53,8 @@ def test_kept_twin_is_exactly_the_vanilla_model(data, monkeypatch):
     assert len(calls) == 2
     assert clf.selected_ == "vanilla"
     # The scores reported are those of the CT network.
-    assert clf.selection_scores_ == {"forced": 0.0, "ct_weight": 1.0}
+    assert clf.selection_scores_.keys() == {"forced", "ct_weight", "intercept_shift"}
+    assert clf.selection_scores_["forced"] == 0.0 and clf.selection_scores_["ct_weight"] == 1.0
     np.testing.assert_array_equal(clf.predict_proba(X), vanilla.predict_proba(X))
     assert clf.n_iter_ == vanilla.n_iter_ == PARAMS["max_epochs"]
 
@@ -61,8 +68,21 @@ def test_kept_ct_network_is_the_one_trained_without_selection(data, monkeypatch)
     assert len(calls) == 1  # the first candidate passed: no blend is judged
     assert clf.selection_scores_["ct_weight"] == 1.0
     # Forking after the burn-in (weights, optimizer state, data order and random state
-    # carried over) changes nothing in the CT network.
-    np.testing.assert_array_equal(clf.predict_proba(X), plain.predict_proba(X))
+    # carried over) changes nothing in the CT network; the kept network differs only by
+    # its refitted class intercepts.
+    kept, trained = clf.net_.module_.state_dict(), plain.net_.module_.state_dict()
+    bias = "layers.2.bias"
+    for key in kept:
+        if key != bias:
+            assert torch.equal(kept[key], trained[key]), key
+    offsets = (kept[bias] - trained[bias]).double().numpy()
+    assert abs(offsets.sum()) < 1e-5
+    assert np.abs(offsets).max() == pytest.approx(clf.selection_scores_["intercept_shift"],
+                                                  rel=1e-4, abs=1e-6)
+    # The candidate was judged with these intercepts.
+    np.testing.assert_array_equal(
+        calls[0][0](torch.as_tensor(X)).detach().numpy(),
+        clf.net_.module_(torch.as_tensor(X)).detach().numpy())
     assert len(clf.history_) == PARAMS["max_epochs"]
     burnin = round(0.5 * PARAMS["max_epochs"])
     # The shared burn-in epochs come from the twin, which had no pool.
@@ -125,17 +145,97 @@ def test_kept_blend_lies_halfway_between_ct_and_twin(data, monkeypatch):
     ct = CTClassifier(selection=None, **PARAMS).fit(X, y)
     twin = CTClassifier(objective="vanilla", **PARAMS).fit(X, y)
     assert clf.selected_ == "blend"
-    assert clf.selection_scores_ == {"call": 2.0, "ct_weight": 0.5}
+    assert clf.selection_scores_.keys() == {"call", "ct_weight", "intercept_shift"}
+    assert clf.selection_scores_["call"] == 2.0 and clf.selection_scores_["ct_weight"] == 0.5
     kept = clf.net_.module_.state_dict()
     a, b = ct.net_.module_.state_dict(), twin.net_.module_.state_dict()
+    halfway = {key: (a[key].numpy() + b[key].numpy()) / 2 for key in kept}
+    # The blend's intercepts are then refitted on the training rows.
+    halfway["layers.2.bias"] = halfway["layers.2.bias"] + intercept_offsets(
+        _logits(halfway, clf.net_.module_, X), y, 2).numpy()
     for key in kept:
-        np.testing.assert_allclose(kept[key].numpy(), (a[key].numpy() + b[key].numpy()) / 2,
-                                   rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(kept[key].numpy(), halfway[key], rtol=1e-5, atol=1e-6)
     # The judged blend is the network that was kept.
     np.testing.assert_array_equal(
         calls[1](torch.as_tensor(X)).detach().numpy(),
         clf.net_.module_(torch.as_tensor(X)).detach().numpy())
     assert clf.history_[-1, "cf_mature"] is not None  # it is the CT net's history
+
+
+def _logits(state, module, X):
+    """Logits of ``module``'s architecture with the weights ``state`` (arrays)."""
+    net = copy.deepcopy(module)
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+    net.eval()
+    with torch.no_grad():
+        return net(torch.as_tensor(X))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_intercept_offsets_match_a_general_purpose_minimiser(seed):
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(seed)
+    n_classes = 2 + seed % 3
+    y = rng.integers(0, n_classes, size=200)
+    y[:n_classes] = np.arange(n_classes)  # every class occurs
+    logits = rng.normal(scale=2.0, size=(200, n_classes)) + rng.normal(size=n_classes)
+    offsets = intercept_offsets(torch.as_tensor(logits, dtype=torch.float32), y, n_classes)
+    z = torch.as_tensor(logits, dtype=torch.float32).double().numpy()
+
+    def loss(b):  # mean cross-entropy of z + b, written out
+        return np.mean(logsumexp(z + b, axis=1) - (z + b)[np.arange(len(y)), y])
+
+    ref = minimize(loss, np.zeros(n_classes), method="BFGS", options={"gtol": 1e-12}).x
+    ref -= ref.mean()
+    np.testing.assert_allclose(offsets.numpy(), ref, atol=1e-5)
+    assert abs(float(offsets.sum())) < 1e-12
+    # At the optimum the mean predicted probability of each class is its share.
+    p = torch.softmax(torch.as_tensor(z) + offsets, dim=1).mean(dim=0).numpy()
+    np.testing.assert_allclose(p, np.bincount(y, minlength=n_classes) / len(y), atol=1e-9)
+
+
+def test_intercept_offsets_of_constant_logits_are_the_log_shares():
+    # With the same logits for every row, the fitted probabilities are the class shares,
+    # so the offsets are log(shares) minus the logits, centred.
+    y = np.array([0] * 6 + [1] * 3 + [2])
+    logits = torch.tensor([[0.5, -1.0, 2.0]]).repeat(len(y), 1)
+    expected = np.log([0.6, 0.3, 0.1]) - np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(intercept_offsets(logits, y, 3).numpy(),
+                               expected - expected.mean(), atol=1e-9)
+
+
+def test_calibrate_intercepts_changes_the_output_bias_only(data):
+    X, y = data
+    clf = CTClassifier(selection=None, **PARAMS).fit(X, y)
+    module = copy.deepcopy(clf.net_.module_).train()
+    before = copy.deepcopy(module.state_dict())
+    offsets = calibrate_intercepts(module, X, y, 2)
+    assert module.training  # its mode is restored
+    after = module.state_dict()
+    assert output_bias(module) is module.layers[2].bias
+    for key in after:
+        if key == "layers.2.bias":
+            np.testing.assert_allclose((after[key] - before[key]).numpy(), offsets, atol=1e-6)
+        else:
+            assert torch.equal(after[key], before[key])
+    module.eval()
+    with torch.no_grad():
+        p = torch.softmax(module(torch.as_tensor(X)).double(), dim=1).mean(dim=0).numpy()
+    np.testing.assert_allclose(p, np.bincount(y) / len(y), atol=1e-5)
+    # Calibrating again changes (almost) nothing.
+    assert np.abs(calibrate_intercepts(module, X, y, 2)).max() < 1e-5
+
+
+def test_calibrate_intercepts_leaves_other_modules_alone(data):
+    X, y = data
+    module = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 2))
+    before = copy.deepcopy(module.state_dict())
+    assert output_bias(module) is None
+    assert calibrate_intercepts(module, X, y, 2) is None
+    for key, value in module.state_dict().items():
+        assert torch.equal(value, before[key])
 
 
 def test_blend_modules_interpolates_floating_state_only():
