@@ -256,8 +256,10 @@ instance, default=None
         search (IP, one-sided 5 %), less often valid, or its training accuracy is lower
         by more than 5 points (see :ref:`plausibility-selection`). Where the CT
         network fails, the *blend* halfway between the weights of the two is judged the
-        same way and kept if it passes; otherwise the twin is kept. ``selected_`` says
-        which was kept. ``None`` always keeps the CT network (the reference's
+        same way and kept if it passes; otherwise the twin is kept. Each candidate's
+        class intercepts are refitted on the training rows before it is judged (the
+        output-layer biases of the package's network; a custom ``module`` is judged as
+        trained). ``selected_`` says which was kept. ``None`` always keeps the CT network (the reference's
         behaviour). Selection needs CT's training-time search (the objectives
         ``"full"``, ``"energy"`` and ``"adversarial"``; the methods CT is compared with,
         ``"jem"`` and ``"pgd"``, are trained as published), epochs after the burn-in and
@@ -301,7 +303,8 @@ instance, default=None
         The comparison behind ``selected_`` (ratios candidate / twin of IP, kNN, IP* and
         cost per search, validities, training accuracies, ``plain_ip_z``, the paired z
         statistic of the plain search's per-row IP reduction, and ``ct_weight``, the weight
-        of CT's network in the candidate: 1 for the CT network, 0.5 for the blend); the
+        of CT's network in the candidate: 1 for the CT network, 0.5 for the blend, and
+        ``intercept_shift``, the largest change of a class intercept by the refit); the
         kept candidate's, or the CT network's where the twin was kept; empty without
         selection.
 

