@@ -21,7 +21,9 @@ checks it instead of guessing:
    with evidence (the paired z statistic of the per-row reduction reaches
    ``EVIDENCE_Z``: a tie on few rows is no reason to depart from conventional training),
    its validity is not lower by more than ``VALIDITY_TOLERANCE`` and its training
-   accuracy not lower by more than ``ACCURACY_TOLERANCE`` (a guard against a failed fit);
+   accuracy not lower by more than ``ACCURACY_TOLERANCE`` (a guard against a failed fit)
+   nor by more than its relative IP reduction under the plain search
+   (``ACCURACY_PER_IP``: a barely more plausible network is not worth a visible loss);
 5. otherwise the *blend* is judged the same way: the network whose weights lie halfway
    between CT's and the twin's (:data:`BLEND_WEIGHTS`). Both networks were fine-tuned
    from the same burn-in weights, so interpolating their weights gives a network between
@@ -73,6 +75,13 @@ VALIDITY_TOLERANCE = 0.05
 #: regularises (on German credit CT is 3 points less accurate on the training rows and
 #: 1-3 points more accurate on held-out rows).
 ACCURACY_TOLERANCE = 0.05
+
+#: The training accuracy (share) a candidate may give up per unit of relative IP reduction
+#: under the plain search: with 1.0, a candidate whose counterfactuals are 10 % closer to
+#: the data may be up to 10 points less accurate on the training rows (within
+#: ``ACCURACY_TOLERANCE``), one whose counterfactuals are 1 % closer at most 1 point. A
+#: candidate that explains barely more plausibly is not worth a visible loss of accuracy.
+ACCURACY_PER_IP = 1.0
 
 #: The CT network is kept only if each ratio CT / twin of IP, kNN and IP* is at most this.
 RATIO_LIMIT = 1.0
@@ -226,7 +235,21 @@ def judge_plausibility(module_ct, module_twin, X, y, n_classes, *, bounds, rando
             scores[f"{search}_ip_z"] = z = _paired_z(ip_rows["twin"] - ip_rows["ct"])
             if not z >= EVIDENCE_Z:
                 keep = False
+            if not _pays_for_its_accuracy(scores, search):
+                keep = False
     return keep, scores
+
+
+def _pays_for_its_accuracy(scores, search):
+    """Whether the IP reduction under ``search`` pays for the training accuracy given up.
+
+    See :data:`ACCURACY_PER_IP`; a candidate at least as accurate as the twin always
+    passes, a less accurate one without a finite IP ratio never does.
+    """
+    drop = scores["accuracy_twin"] - scores["accuracy_ct"]
+    if drop <= 0:
+        return True
+    return bool(drop <= ACCURACY_PER_IP * (1.0 - scores[f"{search}_ip"]))
 
 
 def _paired_z(gain):
