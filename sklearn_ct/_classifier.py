@@ -254,7 +254,8 @@ instance, default=None
         unless its counterfactuals are further from the data of their target class (IP,
         5-nearest-neighbour distance or IP*), not significantly closer under the plain
         search (IP, one-sided 5 %), less often valid, or its training accuracy is lower
-        by more than 5 points (see :ref:`plausibility-selection`). Where the CT
+        by more than 5 points or by more points than the percentage by which its IP is
+        lower (see :ref:`plausibility-selection`). Where the CT
         network fails, the *blend* halfway between the weights of the two is judged the
         same way and kept if it passes; otherwise the twin is kept. Each candidate's
         class intercepts are refitted on the training rows before it is judged (the

@@ -389,6 +389,45 @@ def test_judge_rejects_a_less_accurate_network(data):
     assert scores["accuracy_ct"] < scores["accuracy_twin"] - 0.02
 
 
+@pytest.mark.parametrize("drop, ip, rate, passes", [
+    (0.0, 1.2, 1.0, True),  # no accuracy given up: nothing to pay for
+    (-0.03, 1.0, 1.0, True),
+    (0.02, 0.99, 1.0, False),  # 2 points for a 1 % shorter IP
+    (0.02, 0.97, 1.0, True),  # 2 points for 3 %
+    (0.03, 0.97, 1.0, True),  # the limit itself passes
+    (0.02, 0.99, 2.0, True),  # a dearer exchange rate
+    (0.01, 1.01, 1.0, False),  # less plausible and less accurate
+    (0.01, np.nan, 1.0, False),  # no IP ratio to pay with
+])
+def test_accuracy_must_be_paid_for_by_plausibility(drop, ip, rate, passes, monkeypatch):
+    import sklearn_ct._selection as selection
+
+    monkeypatch.setattr(selection, "ACCURACY_PER_IP", rate)
+    scores = {"accuracy_twin": 0.9, "accuracy_ct": 0.9 - drop, "plain_ip": ip}
+    assert selection._pays_for_its_accuracy(scores, "plain") is passes
+
+
+def test_judge_applies_the_accuracy_exchange_rate(data, monkeypatch):
+    import sklearn_ct._selection as selection
+
+    X, y = data
+    ct = CTClassifier(selection=None, **{**PARAMS, "max_epochs": 12}).fit(X, y)
+    twin = CTClassifier(objective="vanilla", **{**PARAMS, "max_epochs": 12}).fit(X, y)
+    # Every other check passes, so the decision is the exchange rate's alone.
+    monkeypatch.setattr(selection, "EVIDENCE_Z", -np.inf)
+    monkeypatch.setattr(selection, "RATIO_LIMIT", np.inf)
+    monkeypatch.setattr(selection, "VALIDITY_TOLERANCE", 1.0)
+    monkeypatch.setattr(selection, "ACCURACY_TOLERANCE", 1.0)
+    kept = {}
+    for rate in (0.0, 1e6):
+        monkeypatch.setattr(selection, "ACCURACY_PER_IP", rate)
+        kept[rate], scores = judge_plausibility(ct.net_.module_, twin.net_.module_, X, y, 2,
+                                                bounds=_bounds(ct), random_state=0)
+    drop = scores["accuracy_twin"] - scores["accuracy_ct"]
+    assert kept[0.0] == (drop <= 0)
+    assert kept[1e6] == (drop <= 0 or scores["plain_ip"] < 1)
+
+
 # -- pool refresh --------------------------------------------------------------------------
 
 
