@@ -4,6 +4,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
+import math
 import numbers
 import warnings
 
@@ -41,6 +42,14 @@ from .generators._registry import generator_names
 #: CT from the first epoch, a new counterfactual pool every epoch, and the CT network kept
 #: whatever its explanations. ``CTClassifier(**REFERENCE_PARAMS)``.
 REFERENCE_PARAMS = {"burnin": 0.0, "refresh_steps": None, "selection": None}
+
+#: ``burnin="auto"``: the conventional share of the epochs grows from the first value, at
+#: ``AUTO_BURNIN_BATCHES[1]`` or more mini-batches per epoch, to the second, at
+#: ``AUTO_BURNIN_BATCHES[0]`` or fewer, linearly in between. Selection's fixed costs (the
+#: fork and the judge's searches) and the pool searches do not shrink with the data, so on
+#: small data CT fine-tunes a shorter tail to stay within about twice a conventional fit.
+AUTO_BURNIN = (0.5, 0.8)
+AUTO_BURNIN_BATCHES = (4, 16)
 
 #: Which CT terms each objective keeps (energy differential, energy ridge, adversarial).
 OBJECTIVES = {
@@ -150,13 +159,16 @@ instance, default=None
         ``None`` uses ``min(1000, n_samples)`` (the paper uses 1000 on synthetic and 5000
         on real data). A larger value than the number of training rows is clipped with a
         warning. At least one counterfactual is generated per mini-batch.
-    burnin : float, default=0.5
+    burnin : "auto" or float, default="auto"
         Fraction of ``max_epochs`` trained conventionally before CT starts (the reference
         starts CT at once, ``burnin=0``). CT then fine-tunes the network, as the paper
-        found it works as well as training with CT throughout, at half the extra cost;
-        the shared conventional epochs are also where plausibility selection forks (see
-        ``selection``). Together with ``warm_start`` this fine-tunes an already trained
-        network with CT.
+        found it works as well as training with CT throughout, at a fraction of the extra
+        cost; the shared conventional epochs are also where plausibility selection forks
+        (see ``selection``). ``"auto"`` is 0.5 with 16 or more mini-batches per epoch
+        (512 training rows at ``batch_size=32``) and rises linearly to 0.8 at 4 or fewer:
+        on small data the fixed costs of selection and of the pool searches weigh more,
+        and CT fine-tunes a shorter tail. Together with ``warm_start`` this fine-tunes an
+        already trained network with CT.
     decision_threshold : float, default=0.5
         Target probability ``tau`` a counterfactual must reach to count as mature;
         immature ones are replaced by their positive sample (no energy differential).
@@ -351,7 +363,7 @@ instance, default=None
         "lambda_adv": [Interval(numbers.Real, 0, None, closed="left")],
         "generator": [None, StrOptions(generator_names(gradient_only=True)), BaseGenerator],
         "n_counterfactuals": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "burnin": [Interval(numbers.Real, 0, 1, closed="both")],
+        "burnin": [Interval(numbers.Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "decision_threshold": [Interval(numbers.Real, 0, 1, closed="neither")],
         "max_steps": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left"),
@@ -397,7 +409,7 @@ instance, default=None
         lambda_adv=0.25,
         generator=None,
         n_counterfactuals=None,
-        burnin=0.5,
+        burnin="auto",
         decision_threshold=0.5,
         max_steps=30,
         step_size=0.1,
@@ -484,6 +496,17 @@ instance, default=None
                 name = f"{type(cb).__name__}_{i}"
             out.append((name, clone(cb)))
         return out
+
+    def _burnin_epochs(self, n_rows):
+        """Conventional epochs before CT: ``burnin`` of ``max_epochs`` (see ``AUTO_BURNIN``)."""
+        burnin = self.burnin
+        if isinstance(burnin, str):  # "auto"
+            batch = n_rows if self.batch_size == -1 else self.batch_size
+            n_batches = max(1, math.ceil(n_rows / max(1, batch)))
+            low, high = AUTO_BURNIN
+            few, many = AUTO_BURNIN_BATCHES
+            burnin = low + (high - low) * min(1.0, max(0.0, (many - n_batches) / (many - few)))
+        return round(burnin * self.max_epochs)
 
     def _n_counterfactuals(self, n_rows):
         """Pool size per epoch: ``n_counterfactuals``, ``min(1000, n)`` by default."""
@@ -600,7 +623,7 @@ instance, default=None
                     f"the generator's {held_out.size} calibration rows are held out; use "
                     "more data or a smaller generator__calibration_size."
                 )
-        burnin_epochs = round(self.burnin * self.max_epochs)
+        burnin_epochs = self._burnin_epochs(X_train.shape[0])
         refresh_steps = 4 * max_steps if self.refresh_steps == "auto" else self.refresh_steps
         can_inc, can_dec = direction_masks(mutability)
         sampled = self.objective in SAMPLED_OBJECTIVES

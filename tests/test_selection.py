@@ -84,7 +84,9 @@ def test_kept_ct_network_is_the_one_trained_without_selection(data, monkeypatch)
         calls[0][0](torch.as_tensor(X)).detach().numpy(),
         clf.net_.module_(torch.as_tensor(X)).detach().numpy())
     assert len(clf.history_) == PARAMS["max_epochs"]
-    burnin = round(0.5 * PARAMS["max_epochs"])
+    # burnin="auto": 240 rows / 32 = 8 mini-batches per epoch, so 0.5 + 0.3 * (16 - 8) / 12
+    # = 0.7 of the 6 epochs are conventional.
+    burnin = 4
     # The shared burn-in epochs come from the twin, which had no pool.
     assert clf.history_[burnin - 1].get("cf_mature") is None
     assert clf.history_[burnin, "cf_mature"] is not None
@@ -426,6 +428,31 @@ def test_judge_applies_the_accuracy_exchange_rate(data, monkeypatch):
     drop = scores["accuracy_twin"] - scores["accuracy_ct"]
     assert kept[0.0] == (drop <= 0)
     assert kept[1e6] == (drop <= 0 or scores["plain_ip"] < 1)
+
+
+@pytest.mark.parametrize("n_rows, batch_size, burnin, expected", [
+    (600, 32, "auto", 50),  # 19 mini-batches per epoch: half the epochs
+    (512, 32, "auto", 50),  # 16
+    (384, 32, "auto", 60),  # 12: 0.5 + 0.3 * 4 / 12
+    (320, 32, "auto", 65),  # 10: 0.5 + 0.3 * 6 / 12
+    (128, 32, "auto", 80),  # 4
+    (60, 32, "auto", 80),  # 2: no more than 0.8
+    (384, -1, "auto", 80),  # one batch per epoch
+    (60, 32, 0.5, 50),  # a number is used as given
+    (600, 32, 0.0, 0),
+])
+def test_auto_burnin_grows_on_small_data(n_rows, batch_size, burnin, expected):
+    clf = CTClassifier(burnin=burnin, batch_size=batch_size, max_epochs=100)
+    assert clf._burnin_epochs(n_rows) == expected
+
+
+def test_auto_burnin_is_where_ct_starts(data):
+    X, y = data  # 240 rows: 8 mini-batches of 32, burnin 0.7
+    clf = CTClassifier(selection=None, **{**PARAMS, "max_epochs": 10}).fit(X, y)
+    mature = [row.get("cf_mature") for row in clf.history_]
+    assert mature[:7] == [None] * 7 and None not in mature[7:]
+    with pytest.raises(ValueError, match="burnin"):
+        CTClassifier(burnin="early").fit(X, y)
 
 
 # -- pool refresh --------------------------------------------------------------------------
