@@ -32,7 +32,7 @@ Mroz, today's return in Smarket) are left out.
 
 Usage::
 
-    python bench/bench_heldout.py                  # 11 tasks, 3 seeds, <= 5,000 rows (~2 min on 2 cores)
+    python bench/bench_heldout.py                  # 11 tasks, 3 seeds, <= 5,000 rows (~2 min)
     python bench/bench_heldout.py --seed 1         # a second draw: other splits, rows and seeds
     python bench/bench_heldout.py --tasks wine mroz --n-jobs 1
 

@@ -267,12 +267,12 @@ instance, default=None
         5-nearest-neighbour distance or IP*), not significantly closer under the plain
         search (IP, one-sided 5 %), less often valid, or its training accuracy is lower
         by more than 5 points or by more points than the percentage by which its IP is
-        lower (see :ref:`plausibility-selection`). Where the CT
-        network fails, the *blend* halfway between the weights of the two is judged the
-        same way and kept if it passes; otherwise the twin is kept. Each candidate's
-        class intercepts are refitted on the training rows before it is judged (the
-        output-layer biases of the package's network; a custom ``module`` is judged as
-        trained). ``selected_`` says which was kept. ``None`` always keeps the CT network (the reference's
+        lower (see :ref:`plausibility-selection`). Where the CT network fails, the
+        *blend* halfway between the weights of the two is judged the same way and kept
+        if it passes; otherwise the twin is kept. Each candidate's class intercepts are
+        refitted on the training rows before it is judged (the output-layer biases of the
+        package's network; a custom ``module`` is judged as trained). ``selected_`` says
+        which was kept. ``None`` always keeps the CT network (the reference's
         behaviour). Selection needs CT's training-time search (the objectives
         ``"full"``, ``"energy"`` and ``"adversarial"``; the methods CT is compared with,
         ``"jem"`` and ``"pgd"``, are trained as published), epochs after the burn-in and

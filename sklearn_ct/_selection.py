@@ -54,6 +54,7 @@ import warnings
 import numpy as np
 import torch
 
+from ._utils import eval_mode
 from .generators import ECCoGenerator, GenericGenerator
 from .generators._base import search_counterfactuals
 from .metrics import implausibility, implausibility_mmd
@@ -178,13 +179,10 @@ def judge_plausibility(module_ct, module_twin, X, y, n_classes, *, bounds, rando
         if name == "twin" and "todo" in cache:
             todo[name], accuracy[name] = cache["todo"], cache["accuracy"]
             continue
-        was_training = module.training
-        module.eval()
-        with torch.no_grad():
+        with torch.no_grad(), eval_mode(module):
             todo[name] = (module(x).argmax(dim=1) != t).cpu().numpy()
             accuracy[name] = float(
                 (module(X_all).argmax(dim=1).cpu().numpy() == y).mean())
-        module.train(was_training)
     cache["todo"], cache["accuracy"] = todo["twin"], accuracy["twin"]
     scores["accuracy_ct"], scores["accuracy_twin"] = accuracy["ct"], accuracy["twin"]
     if accuracy["ct"] < accuracy["twin"] - ACCURACY_TOLERANCE:
@@ -404,11 +402,8 @@ def calibrate_intercepts(module, X, y, n_classes):
     bias = output_bias(module)
     if bias is None:
         return None
-    was_training = module.training
-    module.eval()
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(module):
         logits = module(torch.as_tensor(X, dtype=bias.dtype, device=bias.device))
-    module.train(was_training)
     offsets = intercept_offsets(logits, y, n_classes)
     with torch.no_grad():
         bias.add_(offsets.to(bias.dtype))
