@@ -262,7 +262,8 @@ instance, default=None
         Training forks after the burn-in into the CT network and its conventionally
         trained twin (exactly the model ``objective="vanilla"`` with the same
         ``random_state`` gives); both explain the same training rows with a plain
-        gradient search and with the default explainer, and the CT network is kept
+        gradient search (step 0.1, stopping at probability 0.9) and with the default
+        explainer, and the CT network is kept
         unless its counterfactuals are further from the data of their target class (IP,
         5-nearest-neighbour distance or IP*), not significantly closer under the plain
         search (IP, one-sided 5 %), less often valid, or its training accuracy is lower

@@ -10,6 +10,7 @@ folder.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -39,6 +40,17 @@ def _positive_int(text):
             f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 
@@ -161,6 +173,10 @@ def _parser():
     bench.add_argument("--objectives", nargs="+", metavar="NAME",
                        choices=[o for o in OBJECTIVES if o != "vanilla"],
                        help="CTClassifier objectives compared with 'vanilla' (default: full)")
+    bench.add_argument("--plain-step-size", type=_positive_float, metavar="H",
+                       help="step size of the plain gradient search (default: 0.1)")
+    bench.add_argument("--plain-max-steps", type=_positive_int, metavar="N",
+                       help="step budget of the plain gradient search (default: 500)")
     bench.add_argument("--paper", action="store_true",
                        help="train CT with the reference implementation's behaviour "
                             "(selection=None, burnin=0, refresh_steps=None) instead of the "
@@ -190,7 +206,8 @@ def _benchmark_settings(args):
     if args.tasks:
         settings["tasks"] = tuple(args.tasks)
     for name, value in (("n_seeds", args.seeds), ("n_factuals", args.factuals),
-                        ("max_rows", args.max_rows)):
+                        ("max_rows", args.max_rows), ("plain_step_size", args.plain_step_size),
+                        ("plain_max_steps", args.plain_max_steps)):
         if value is not None:
             settings[name] = value
     if args.objectives:

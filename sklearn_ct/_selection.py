@@ -13,10 +13,10 @@ checks it instead of guessing:
    it would have had in an uninterrupted conventional fit, so the twin *is* the model of
    ``CTClassifier(objective="vanilla")`` with the same ``random_state``;
 3. both networks explain the same training rows towards the same targets with two
-   searches, a plain gradient search that stops at probability 0.9 and the package's
-   default explainer (ECCo, threshold 0.5, the model's constraints); on the rows valid for
-   both, the ratios CT / twin of IP (mean L1 distance to the target class), kNN (the five
-   nearest target rows) and IP* (MMD) are computed;
+   searches, a plain gradient search (step 0.1) that stops at probability 0.9 and the
+   package's default explainer (ECCo, threshold 0.5, the model's constraints); on the rows
+   valid for both, the ratios CT / twin of IP (mean L1 distance to the target class), kNN
+   (the five nearest target rows) and IP* (MMD) are computed;
 4. the CT network is kept if none of these ratios exceeds 1, its plain-search IP is lower
    with evidence (the paired z statistic of the per-row reduction reaches
    ``EVIDENCE_Z``: a tie on few rows is no reason to depart from conventional training),
@@ -100,10 +100,16 @@ EVIDENCE_Z = 1.645
 #: before the evidence rule, and added little after it, for two more searches).
 BLEND_WEIGHTS = (1.0, 0.5)
 
-#: The two searches: (name, generator factory, search settings).
+#: The two searches: (name, generator factory, search settings). The plain search takes the
+#: step of the reference's searches and of the benchmark's independent plain search
+#: (gradient descent with step 0.1): fixed-step searches end past the 0.9 contour by a
+#: step proportional to the model's gradient, so the step decides how much a steeper
+#: network's counterfactuals overshoot. With a step of 0.25 the judge saw more of CT's
+#: advantage than the evaluation's search does (German credit's training rows: IP ratio
+#: 0.79 against 0.95 at 0.1) and kept networks that search found less plausible.
 SEARCHES = (
     ("plain", lambda: GenericGenerator(lambda_cost=0.01),
-     dict(max_steps=60, decision_threshold=0.9, step_size=0.25, constrained=False)),
+     dict(max_steps=60, decision_threshold=0.9, step_size=0.1, constrained=False)),
     ("default", ECCoGenerator,
      dict(max_steps=60, decision_threshold=0.5, step_size=0.1, constrained=True)),
 )

@@ -102,6 +102,7 @@ def test_quick_benchmark_tables(quick_result):
     assert tasks["kept_ct"].between(0, 1).all()
     report = quick_result.report()
     assert "penguins" in report and "Averages over tasks" in report
+    assert "plain gradient search (step 0.1, stop at p >= 0.9)" in report
 
 
 def test_quick_benchmark_reductions_follow_from_the_records(quick_result):
@@ -154,9 +155,27 @@ def test_saves_csv_report_and_settings(quick_result, tmp_path):
     (["benchmark", "--objectives", "nope"], "invalid choice"),
     (["benchmark", "--tasks", "nope"], "invalid choice"),
     (["benchmark", "--seeds", "0"], "positive"),
+    (["benchmark", "--plain-step-size", "0"], "positive number"),
+    (["benchmark", "--plain-step-size", "nan"], "positive number"),
+    (["benchmark", "--plain-max-steps", "0"], "positive"),
 ])
 def test_cli_rejects_bad_arguments(argv, message, capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(argv + ["--output", str(tmp_path)])
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_passes_the_plain_search_settings_on():
+    """--plain-step-size / --plain-max-steps reach the settings (the step-size check)."""
+    from sklearn_ct._cli import _benchmark_settings, _parser
+
+    parser, *_ = _parser()
+    args = parser.parse_args(["benchmark", "--plain-step-size", "0.02",
+                              "--plain-max-steps", "2000"])
+    settings = BenchmarkSettings(**_benchmark_settings(args))
+    assert settings.plain_step_size == 0.02 and settings.plain_max_steps == 2000
+    default = BenchmarkSettings(**_benchmark_settings(parser.parse_args(["benchmark"])))
+    assert default.plain_step_size == 0.1 and default.plain_max_steps == 500
+    with pytest.raises(ValueError, match="plain_step_size must be positive"):
+        BenchmarkSettings(plain_step_size=0.0)

@@ -88,7 +88,11 @@ class BenchmarkSettings:
     plain_threshold : float, default=0.9
         Target probability at which :func:`plain_search` stops.
     plain_step_size, plain_lambda_cost, plain_max_steps : float, float, int
-        The plain search's step size (0.1), L1 weight (0.01) and budget (500 steps).
+        The plain search's step size (0.1, the step of the reference's searches), L1
+        weight (0.01) and budget (500 steps). A fixed-step search ends past the 0.9
+        contour by up to one step, proportional to the model's gradient there; a smaller
+        step with a larger budget measures the contour itself (see the step-size check
+        in doc/benchmark.rst).
     n_neighbors : int, default=5
         Neighbours of the local plausibility measure.
     n_bootstrap : int, default=1000
@@ -139,6 +143,9 @@ class BenchmarkSettings:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got "
                                  f"{getattr(self, name)!r}.")
+        if not self.plain_step_size > 0:
+            raise ValueError(
+                f"plain_step_size must be positive, got {self.plain_step_size!r}.")
         if self.max_rows is not None and int(self.max_rows) < 50:
             raise ValueError(f"max_rows must be at least 50 (or None), got {self.max_rows!r}.")
         if not 0 < self.test_size < 1:
