@@ -113,7 +113,8 @@ class BenchmarkResult:
             for explainer in BENCHMARK_EXPLAINERS:
                 title = (f"objective={model!r}, explainer: "
                          + ("package default" if explainer == "default" else
-                            f"plain gradient search (step {s.plain_step_size:g}, stop at p >= {s.plain_threshold})"))
+                            f"plain gradient search (step {s.plain_step_size:g}, "
+                            f"stop at p >= {s.plain_threshold})"))
                 lines += [title, _table(self.comparisons, tasks, model, explainer), ""]
         lines.append("Averages over tasks (mean reduction %, tasks better/worse):")
         avg = self.averages()
