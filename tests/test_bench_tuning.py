@@ -3,24 +3,16 @@
 # Authors: The sklearn_ct developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from sklearn_ct import REFERENCE_PARAMS, CTClassifier
 from sklearn_ct.experiment import BenchmarkSettings
 
-PATH = Path(__file__).resolve().parents[1] / "bench" / "bench_tuning.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_tuning", PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_script):
+    return load_script("bench/bench_tuning.py")
 
 
 def _comparisons(task, red, *, worse=None, better=()):

@@ -177,5 +177,6 @@ def test_cli_passes_the_plain_search_settings_on():
     assert settings.plain_step_size == 0.02 and settings.plain_max_steps == 2000
     default = BenchmarkSettings(**_benchmark_settings(parser.parse_args(["benchmark"])))
     assert default.plain_step_size == 0.1 and default.plain_max_steps == 500
-    with pytest.raises(ValueError, match="plain_step_size must be positive"):
-        BenchmarkSettings(plain_step_size=0.0)
+    for bad in (0.0, -0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="plain_step_size must be a positive finite"):
+            BenchmarkSettings(plain_step_size=bad)

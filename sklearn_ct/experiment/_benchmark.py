@@ -143,9 +143,9 @@ class BenchmarkSettings:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got "
                                  f"{getattr(self, name)!r}.")
-        if not self.plain_step_size > 0:
-            raise ValueError(
-                f"plain_step_size must be positive, got {self.plain_step_size!r}.")
+        if not (self.plain_step_size > 0 and np.isfinite(self.plain_step_size)):
+            raise ValueError(f"plain_step_size must be a positive finite number, got "
+                             f"{self.plain_step_size!r}.")
         if self.max_rows is not None and int(self.max_rows) < 50:
             raise ValueError(f"max_rows must be at least 50 (or None), got {self.max_rows!r}.")
         if not 0 < self.test_size < 1:
